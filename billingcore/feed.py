@@ -1,0 +1,214 @@
+"""The in-app feed: which items a subscription's state makes active at a moment.
+
+Rules (CONTRACT §5): ``renewal_upcoming`` 30 days or less before ``term_end`` and not renewed
+(``warning`` from 7 days, else ``info``); ``auto_renewal_failed`` in the grace period
+(``danger``); ``subscription_expired`` (``danger``); ``seat_overage`` while the latest
+``billable_users`` exceed the seats paid for (``warning``); ``seats_remaining`` when seats are
+nearly used up (``info``, GitLab's documented thresholds); ``qsr_upcoming`` the 7 days before a
+reconciliation date with an overage so far (``info``).
+
+Items carry facts, never display text: the service renders titles and bodies. Each item's key
+is stable while its condition lasts; the service withdraws an item whose key is no longer
+returned. A ``renewal_upcoming`` key includes its severity, so the 7-day warning is a new item
+even where the info item was dismissed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from billingcore.dates import midnight, require_utc
+from billingcore.outcomes import Facts, facts
+from billingcore.qsr import QUARTERS, qsr_quote
+from billingcore.state import (
+    Status,
+    Subscription,
+    auto_renew_eligibility,
+    latest_billable_users,
+    qsr_eligibility,
+)
+
+RENEWAL_UPCOMING_DAYS = 30
+RENEWAL_WARNING_DAYS = 7
+QSR_UPCOMING_DAYS = 7
+
+
+class Severity(StrEnum):
+    """How loudly an item is shown (CONTRACT §5)."""
+
+    INFO = "info"
+    WARNING = "warning"
+    DANGER = "danger"
+
+
+class FeedKind(StrEnum):
+    """The feed item kinds of CONTRACT §5."""
+
+    RENEWAL_UPCOMING = "renewal_upcoming"
+    AUTO_RENEWAL_FAILED = "auto_renewal_failed"
+    SUBSCRIPTION_EXPIRED = "subscription_expired"
+    SEAT_OVERAGE = "seat_overage"
+    SEATS_REMAINING = "seats_remaining"
+    QSR_UPCOMING = "qsr_upcoming"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FeedItemState:
+    """One active feed item of a subscription, as facts for the service to render."""
+
+    key: str
+    kind: FeedKind
+    severity: Severity
+    facts: Facts
+    expires_at: datetime | None
+    dismissible: bool
+
+
+def seats_remaining_threshold(seats: int) -> tuple[int, int]:
+    """The most seats that may be left, as an exact ratio ``(numerator, denominator)``.
+
+    Rule: GitLab's documented thresholds for the "seats nearly used up" alert: up to 15 seats,
+    1 left; 16–25, 2 left; 26–99, 10 % left; 100–999, 8 % left; 1000 or more, 5 % left. Returned
+    as an exact ratio so the comparison is exact: ``left × denominator ≤ numerator``.
+    """
+    if seats <= 15:
+        return (1, 1)
+    if seats <= 25:
+        return (2, 1)
+    if seats <= 99:
+        return (seats * 10, 100)
+    if seats <= 999:
+        return (seats * 8, 100)
+    return (seats * 5, 100)
+
+
+def seats_nearly_used_up(seats: int, billable_users: int) -> bool:
+    """True when ``billable ≤ seats`` and ``seats − billable`` is within the threshold, exactly.
+
+    Rule: CONTRACT §5 ``seats_remaining`` with GitLab's thresholds (``seats_remaining_threshold``).
+    """
+    if billable_users > seats:
+        return False
+    numerator, denominator = seats_remaining_threshold(seats)
+    return (seats - billable_users) * denominator <= numerator
+
+
+def feed_items(state: Subscription, at: datetime) -> tuple[FeedItemState, ...]:
+    """Every feed item the state makes active at ``at`` (CONTRACT §5)."""
+    require_utc(at, "at")
+    items: list[FeedItemState] = []
+    _lifecycle_items(state, at, items)
+    if state.status is not Status.EXPIRED:
+        _usage_items(state, at, items)
+    return tuple(items)
+
+
+def _key(state: Subscription, kind: FeedKind, occasion: str) -> str:
+    return f"{state.id}:{kind.value}:{occasion}"
+
+
+def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
+    end = state.term.end
+    ends_at = midnight(end)
+    upcoming = state.status in (Status.ACTIVE, Status.CANCELLED) and state.renewal is None
+    if upcoming and ends_at - timedelta(days=RENEWAL_UPCOMING_DAYS) <= at < ends_at:
+        warning = at >= ends_at - timedelta(days=RENEWAL_WARNING_DAYS)
+        severity = Severity.WARNING if warning else Severity.INFO
+        items.append(
+            FeedItemState(
+                key=_key(state, FeedKind.RENEWAL_UPCOMING, f"{end.isoformat()}:{severity.value}"),
+                kind=FeedKind.RENEWAL_UPCOMING,
+                severity=severity,
+                facts=facts(
+                    term_end=end,
+                    days_left=(end - at.date()).days,
+                    auto_renew=auto_renew_eligibility(state).eligible,
+                    channel=state.channel.value,
+                ),
+                expires_at=ends_at,
+                dismissible=True,
+            )
+        )
+    if state.status is Status.GRACE and state.grace_ends is not None:
+        items.append(
+            FeedItemState(
+                key=_key(state, FeedKind.AUTO_RENEWAL_FAILED, state.grace_ends.isoformat()),
+                kind=FeedKind.AUTO_RENEWAL_FAILED,
+                severity=Severity.DANGER,
+                facts=facts(grace_ends=state.grace_ends, term=state.term),
+                expires_at=midnight(state.grace_ends),
+                dismissible=False,
+            )
+        )
+    if state.status is Status.EXPIRED and state.expired_on is not None:
+        items.append(
+            FeedItemState(
+                key=_key(state, FeedKind.SUBSCRIPTION_EXPIRED, state.expired_on.isoformat()),
+                kind=FeedKind.SUBSCRIPTION_EXPIRED,
+                severity=Severity.DANGER,
+                facts=facts(expired_on=state.expired_on, tier=state.tier.value),
+                expires_at=None,
+                dismissible=True,
+            )
+        )
+
+
+def _usage_items(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
+    latest = latest_billable_users(state, before=at)
+    seats = state.seats_paid_for
+    qsr = qsr_eligibility(state).eligible
+    term_key = state.term.start.isoformat()
+    if latest is not None and latest > seats:
+        items.append(
+            FeedItemState(
+                key=_key(state, FeedKind.SEAT_OVERAGE, term_key),
+                kind=FeedKind.SEAT_OVERAGE,
+                severity=Severity.WARNING,
+                facts=facts(
+                    billable_users=latest,
+                    seats_paid_for=seats,
+                    overage=latest - seats,
+                    billed_by="qsr" if qsr else "true_up",
+                ),
+                expires_at=None,
+                dismissible=True,
+            )
+        )
+    if latest is not None and seats_nearly_used_up(seats, latest):
+        items.append(
+            FeedItemState(
+                key=_key(state, FeedKind.SEATS_REMAINING, term_key),
+                kind=FeedKind.SEATS_REMAINING,
+                severity=Severity.INFO,
+                facts=facts(billable_users=latest, seats_paid_for=seats, seats_left=seats - latest),
+                expires_at=None,
+                dismissible=True,
+            )
+        )
+    if qsr:
+        _qsr_upcoming(state, at, items)
+
+
+def _qsr_upcoming(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
+    for k in QUARTERS:
+        quote = qsr_quote(state, k)
+        reconciled_at = midnight(quote.reconciliation_date)
+        window = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS) <= at < reconciled_at
+        if window and quote.overage > 0:
+            items.append(
+                FeedItemState(
+                    key=_key(state, FeedKind.QSR_UPCOMING, quote.reconciliation_date.isoformat()),
+                    kind=FeedKind.QSR_UPCOMING,
+                    severity=Severity.INFO,
+                    facts=facts(
+                        quarter=k,
+                        reconciliation_date=quote.reconciliation_date,
+                        overage=quote.overage,
+                        amount=quote.amount,
+                    ),
+                    expires_at=reconciled_at,
+                    dismissible=True,
+                )
+            )
