@@ -1,0 +1,553 @@
+"""apply() for events: state changes, invoices, notices and refusals (CONTRACT §2–§4)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from billingcore.catalog import Tier
+from billingcore.commands import (
+    AddSeats,
+    Cancel,
+    ChangeAutoRenew,
+    RecordPaymentFailed,
+    RecordPaymentSucceeded,
+    Renew,
+    ReportUsage,
+    UpdateCustomer,
+    UpdatePaymentMethod,
+    Upgrade,
+)
+from billingcore.invoices import InvoicePurpose
+from billingcore.money import Money
+from billingcore.outcomes import InvoiceIssued, InvoicePaid, NoticeKind
+from billingcore.state import (
+    Card,
+    Channel,
+    Customer,
+    Deployment,
+    Partner,
+    ScheduledRenewal,
+    Status,
+    Subscription,
+)
+from billingcore.transitions import apply
+
+from .factories import (
+    SUB,
+    applied,
+    at,
+    create,
+    d,
+    notices,
+    rejected,
+    subscription,
+    term,
+    usage,
+    usd,
+)
+
+CARD = Card(brand="visa", last4="4242", exp_month=12, exp_year=2030)
+
+
+def invoices(outcomes: tuple[Any, ...]) -> list[Any]:
+    return [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
+
+
+def event(cls: type[Any], key: str = "evt-1", when: str = "2026-06-15", **fields: Any) -> Any:
+    return cls(subscription_id=SUB, key=key, at=at(when), **fields)
+
+
+# ---------------------------------------------------------------- create
+
+
+def test_create_issues_the_purchase_invoice_and_confirmation() -> None:
+    """10 × 348.00 = 3480.00 on one line; subscription_confirmation states tier, seats, term."""
+    result = applied(None, create())
+    (invoice,) = invoices(result.outcomes)
+    assert invoice.key == "S-1:purchase:2026-01-01"
+    assert invoice.total == usd("3480.00")
+    assert invoice.purpose is InvoicePurpose.PURCHASE
+    (confirmation,) = notices(result.outcomes)
+    assert confirmation.kind is NoticeKind.SUBSCRIPTION_CONFIRMATION
+    assert confirmation.key == "S-1:subscription_confirmation:2026-01-01"
+    assert confirmation.facts["seats"] == 10
+    assert confirmation.facts["tier"] == "premium"
+    assert confirmation.facts["term"] == term()
+    assert confirmation.facts["invoice_total"] == usd("3480.00")
+    assert result.state.status is Status.ACTIVE
+    assert result.state.applied_keys == frozenset({"evt-create"})
+
+
+def test_create_in_jpy_and_kwd_with_a_price() -> None:
+    """3 × 40000 JPY = 120000; 3 × 105.125 KWD = 315.375."""
+    jpy = applied(None, create(seats=3, currency="JPY", unit_price=Money.of("40000", "JPY")))
+    assert invoices(jpy.outcomes)[0].total == Money.of("120000", "JPY")
+    kwd = applied(None, create(seats=3, currency="KWD", unit_price=Money.of("105.125", "KWD")))
+    assert invoices(kwd.outcomes)[0].total == Money.of("315.375", "KWD")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"seats": 0}, "invalid_seats"),
+        ({"channel": Channel.PARTNER}, "partner_required"),
+        ({"namespace_id": None}, "audience_required"),
+        ({"deployment": Deployment.SELF_MANAGED}, "audience_required"),
+        ({"currency": "XYZ"}, "unknown_currency"),
+        ({"currency": "EUR"}, "no_list_price"),
+        ({"unit_price": Money.of("300", "EUR")}, "invalid_price"),
+    ],
+)
+def test_create_refusals(overrides: dict[str, Any], code: str) -> None:
+    """Each invalid creation is refused with its code."""
+    assert rejected(None, create(**overrides)).code == code
+
+
+def test_create_for_an_existing_subscription_is_refused() -> None:
+    """A second CreateSubscription with another key is refused; the same key changes nothing."""
+    state = subscription()
+    assert rejected(state, create(key="evt-other")).code == "exists"
+    again = applied(state, create())
+    assert again.state == state and again.outcomes == ()
+
+
+def test_unknown_and_mismatched_subscriptions_are_refused() -> None:
+    """Commands other than create need the subscription's state."""
+    cmd = event(ChangeAutoRenew, auto_renew=False)
+    assert rejected(None, cmd).code == "unknown_subscription"
+    other = replace(subscription(), id="S-2")
+    assert rejected(other, cmd).code == "wrong_subscription"
+
+
+def test_the_same_command_twice_changes_nothing() -> None:
+    """Applying a key already applied returns the state unchanged and no outcomes."""
+    state = subscription()
+    cmd = event(AddSeats, seats=5, effective_date=d("2026-06-15"))
+    first = applied(state, cmd)
+    second = applied(first.state, cmd)
+    assert second.state is first.state
+    assert second.outcomes == ()
+
+
+# ---------------------------------------------------------------- seats added
+
+
+def test_seats_added() -> None:
+    """5 × 348.00 × 200 / 365 = 953.42; 10 + 5 = 15 seats."""
+    result = applied(subscription(), event(AddSeats, seats=5, effective_date=d("2026-06-15")))
+    (invoice,) = invoices(result.outcomes)
+    assert invoice.key == "S-1:seats_added:evt-1"
+    assert invoice.total == usd("953.42")
+    assert result.state.seats_paid_for == 15
+    (added,) = notices(result.outcomes)
+    assert added.kind is NoticeKind.SEATS_ADDED
+    assert added.key == "S-1:seats_added:evt-1"
+    assert (added.facts["seats_added"], added.facts["new_seats"]) == (5, 15)
+    assert added.facts["amount"] == usd("953.42")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "seats", "effective", "code"),
+    [
+        ({"status": Status.CANCELLED}, 1, "2026-06-15", "not_active"),
+        ({"status": Status.EXPIRED}, 1, "2026-06-15", "not_active"),
+        ({"channel": Channel.PARTNER}, 1, "2026-06-15", "partner_channel"),
+        ({}, 0, "2026-06-15", "invalid_seats"),
+        ({}, 1, "2027-01-01", "outside_term"),
+        ({}, 1, "2025-12-31", "outside_term"),
+    ],
+)
+def test_seats_added_refusals(
+    overrides: dict[str, Any], seats: int, effective: str, code: str
+) -> None:
+    """Cancelled, expired, partner subscriptions and dates outside the term are refused."""
+    state = subscription(**overrides)
+    cmd = event(AddSeats, seats=seats, effective_date=d(effective))
+    assert rejected(state, cmd).code == code
+
+
+def test_seats_added_during_grace_are_accepted() -> None:
+    """A subscription in grace still runs; seats can be added."""
+    state = subscription(status=Status.GRACE, grace_ends=d("2026-07-01"))
+    assert applied(state, event(AddSeats, seats=1, effective_date=d("2026-06-15")))
+
+
+# ---------------------------------------------------------------- upgrade
+
+
+def test_upgrade_credit_and_charge() -> None:
+    """−10 × 348 × 200/365 = −1906.85 and 10 × 1188 × 200/365 = 6509.59: net 4602.74."""
+    cmd = event(Upgrade, tier=Tier.ULTIMATE, effective_date=d("2026-06-15"))
+    result = applied(subscription(), cmd)
+    (invoice,) = invoices(result.outcomes)
+    assert [line.amount for line in invoice.lines] == [usd("-1906.85"), usd("6509.59")]
+    assert invoice.total == usd("4602.74")
+    assert result.state.tier is Tier.ULTIMATE
+    assert result.state.unit_price == usd("1188.00")
+    (upgraded,) = notices(result.outcomes)
+    assert upgraded.kind is NoticeKind.UPGRADE_CONFIRMATION
+    assert upgraded.facts["tier"] == "ultimate"
+    assert upgraded.facts["amount"] == usd("4602.74")
+
+
+def test_upgrade_with_a_given_price() -> None:
+    """−10 × 348 × 200/365 = −1906.85; 10 × 1000 × 200/365 = 5479.452… → 5479.45: 3572.60."""
+    cmd = event(
+        Upgrade, tier=Tier.ULTIMATE, effective_date=d("2026-06-15"), unit_price=usd("1000.00")
+    )
+    assert invoices(applied(subscription(), cmd).outcomes)[0].total == usd("3572.60")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "tier", "effective", "price", "code"),
+    [
+        ({}, Tier.PREMIUM, "2026-06-15", None, "not_an_upgrade"),
+        ({"tier": Tier.ULTIMATE}, Tier.PREMIUM, "2026-06-15", None, "not_an_upgrade"),
+        ({"status": Status.EXPIRED}, Tier.ULTIMATE, "2026-06-15", None, "not_active"),
+        ({}, Tier.ULTIMATE, "2027-02-01", None, "outside_term"),
+        (
+            {"unit_price": Money.of("300", "EUR")},
+            Tier.ULTIMATE,
+            "2026-06-15",
+            None,
+            "no_list_price",
+        ),
+        ({}, Tier.ULTIMATE, "2026-06-15", Money.of("1", "EUR"), "invalid_price"),
+    ],
+)
+def test_upgrade_refusals(
+    overrides: dict[str, Any], tier: Tier, effective: str, price: Money | None, code: str
+) -> None:
+    """Same or lower tier, expired, outside the term, or no usable price: refused."""
+    cmd = event(Upgrade, tier=tier, effective_date=d(effective), unit_price=price)
+    assert rejected(subscription(**overrides), cmd).code == code
+
+
+# ---------------------------------------------------------------- renew
+
+
+def renew(when: str = "2026-12-01", **fields: Any) -> Renew:
+    values: dict[str, Any] = {
+        "term_start": d("2027-01-01"),
+        "term_end": d("2028-01-01"),
+        "seats": 10,
+    }
+    values.update(fields)
+    return event(Renew, key="evt-renew", when=when, **values)
+
+
+def test_renewal_ahead_of_term_end_is_scheduled() -> None:
+    """Renewed on 2026-12-01 for 2027: invoiced now (12 × 348 = 4176.00), effective at term end."""
+    state = subscription()
+    result = applied(state, renew(seats=12))
+    assert result.state.term == state.term
+    assert result.state.renewal == ScheduledRenewal(
+        term=term("2027-01-01"), seats=12, tier=Tier.PREMIUM, unit_price=usd("348.00")
+    )
+    (invoice,) = invoices(result.outcomes)
+    assert invoice.key == "S-1:renewal:2027-01-01:evt-renew"
+    assert invoice.total == usd("4176.00")
+    (confirmation,) = notices(result.outcomes)
+    assert confirmation.kind is NoticeKind.RENEWAL_CONFIRMATION
+    assert confirmation.facts["term"] == term("2027-01-01")
+    assert confirmation.facts["seats"] == 12
+    assert confirmation.facts["true_up_amount"] is None
+    assert confirmation.facts["automatic"] is False
+
+
+def test_renewal_bills_the_true_up_without_qsr() -> None:
+    """Max users 16 over 10 seats: 10 × 348 = 3480.00 plus true-up 6 × 348 = 2088.00 = 5568.00."""
+    state = usage(subscription(qsr_enabled=False), "2026-05-01", 16)
+    state = usage(state, "2026-11-01", 12)
+    result = applied(state, renew(seats=12))
+    (invoice,) = invoices(result.outcomes)
+    assert [line.amount for line in invoice.lines] == [usd("4176.00"), usd("2088.00")]
+    assert invoice.total == usd("6264.00")  # 12 × 348 = 4176.00; + 2088.00
+    (confirmation,) = notices(result.outcomes)
+    assert confirmation.facts["true_up_users"] == 6
+    assert confirmation.facts["true_up_amount"] == usd("2088.00")
+
+
+def test_renewal_can_lower_seats_and_tier_with_list_price() -> None:
+    """Ultimate 20 seats renewed as premium 8: 8 × 348.00 = 2784.00."""
+    state = subscription(tier=Tier.ULTIMATE, unit_price=usd("1188.00"), seats_paid_for=20)
+    state = usage(state, "2026-11-01", 8)
+    result = applied(state, renew(seats=8, tier=Tier.PREMIUM))
+    assert invoices(result.outcomes)[0].total == usd("2784.00")
+
+
+def test_renewal_keeps_a_discounted_price_of_the_same_tier() -> None:
+    """No tier or price given: the current effective price 300.00 stays: 10 × 300 = 3000.00."""
+    state = subscription(unit_price=usd("300.00"))
+    assert invoices(applied(state, renew()).outcomes)[0].total == usd("3000.00")
+    priced = renew(unit_price=usd("250.00"))
+    assert invoices(applied(state, priced).outcomes)[0].total == usd("2500.00")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fields", "code"),
+    [
+        ({}, {"term_end": d("2027-01-01")}, "invalid_term"),
+        ({}, {"seats": 0}, "seats_below_usage"),
+        ({}, {"term_start": d("2025-06-01"), "term_end": d("2026-06-01")}, "before_current_term"),
+        (
+            {},
+            {"term_start": d("2027-02-01"), "term_end": d("2028-02-01")},
+            "renewal_start_mismatch",
+        ),
+        ({"unit_price": Money.of("1", "EUR")}, {"tier": Tier.ULTIMATE}, "no_list_price"),
+    ],
+)
+def test_renewal_refusals(overrides: dict[str, Any], fields: dict[str, Any], code: str) -> None:
+    """Empty terms, too few seats, odd start dates and unpriced currencies are refused."""
+    assert rejected(subscription(**overrides), renew(**fields)).code == code
+
+
+def test_renewal_below_the_latest_billable_users_is_refused() -> None:
+    """Latest billable users 11: renewing 10 seats is refused, 11 is accepted."""
+    state = usage(subscription(), "2026-11-01", 11)
+    assert rejected(state, renew(seats=10)).code == "seats_below_usage"
+    assert applied(state, renew(seats=11))
+
+
+def test_a_second_renewal_while_one_is_scheduled_is_refused() -> None:
+    """One scheduled renewal at a time."""
+    state = applied(subscription(), renew()).state
+    assert rejected(state, replace(renew(), key="evt-again")).code == "already_renewed"
+
+
+def test_renewal_after_expiry_takes_effect_at_once() -> None:
+    """Expired on 2027-01-01, renewed on 2027-02-01 for [2027-02-01, 2028-02-01): active again."""
+    state = usage(subscription(status=Status.EXPIRED, expired_on=d("2027-01-01")), "2026-03-01", 4)
+    cmd = renew(when="2027-02-01", term_start=d("2027-02-01"), term_end=d("2028-02-01"))
+    result = applied(state, cmd)
+    assert result.state.status is Status.ACTIVE
+    assert result.state.term == term("2027-02-01")
+    assert result.state.usage == ()  # usage starts again with the new term
+    assert result.state.expired_on is None
+    assert result.state.applied_keys == frozenset({"evt-renew"})
+
+
+def test_manual_renewal_supersedes_an_unpaid_auto_renewal() -> None:
+    """In grace after a failed auto-renewal of 2027, a manual renewal of 2027 replaces it."""
+    state = auto_renewed_in_grace()
+    cmd = renew(when="2027-01-05", term_start=d("2027-01-01"), term_end=d("2028-01-01"), seats=10)
+    result = applied(state, cmd)
+    assert result.state.status is Status.ACTIVE
+    assert result.state.grace_ends is None
+    keys = [i.key for i in result.state.open_invoices]
+    assert keys == ["S-1:purchase:2026-01-01", "S-1:renewal:2027-01-01:evt-renew"]
+    # Same term start as the current term: its true-up was already billed by the auto-renewal.
+    assert len(invoices(result.outcomes)[0].lines) == 1
+
+
+def auto_renewed_in_grace() -> Subscription:
+    """Auto-renewed on 2027-01-01, payment failed on 2027-01-02: grace until 2027-01-16."""
+    from billingcore.occasions import occasions
+
+    state = subscription()
+    (term_end,) = occasions(state, at("2027-01-01"), at("2027-01-02"))
+    state = applied(state, term_end).state
+    failed = event(
+        RecordPaymentFailed,
+        key="evt-fail",
+        when="2027-01-02",
+        invoice_key="S-1:renewal:2027-01-01",
+        reason="card_declined",
+    )
+    return applied(state, failed).state
+
+
+# ---------------------------------------------------------------- auto-renew flag, cancel
+
+
+def test_change_auto_renew() -> None:
+    """The flag changes; no notice."""
+    result = applied(subscription(), event(ChangeAutoRenew, auto_renew=False))
+    assert result.state.auto_renew is False
+    assert result.outcomes == ()
+    cancelled = subscription(status=Status.CANCELLED)
+    assert rejected(cancelled, event(ChangeAutoRenew, auto_renew=True)).code == "not_active"
+
+
+def test_cancel_runs_to_term_end() -> None:
+    """Cancelled: status cancelled, no auto-renewal, confirmation states the end date."""
+    result = applied(subscription(), event(Cancel, reason="too expensive"))
+    assert result.state.status is Status.CANCELLED
+    assert result.state.auto_renew is False
+    (cancelled,) = notices(result.outcomes)
+    assert cancelled.kind is NoticeKind.CANCELLATION_CONFIRMATION
+    assert cancelled.facts["ends_on"] == d("2027-01-01")
+    assert cancelled.key == "S-1:cancellation_confirmation:2027-01-01"
+
+
+def test_cancel_refusals() -> None:
+    """Only an active subscription without a scheduled renewal can be cancelled."""
+    assert rejected(subscription(status=Status.EXPIRED), event(Cancel)).code == "not_active"
+    renewed = applied(subscription(), renew()).state
+    assert rejected(renewed, event(Cancel)).code == "already_renewed"
+
+
+# ---------------------------------------------------------------- usage
+
+
+def report(users: int, observed: str = "2026-02-01", max_users: int | None = None) -> ReportUsage:
+    return event(
+        ReportUsage,
+        key=f"u-{users}-{observed}",
+        observed_at=at(observed),
+        billable_users=users,
+        max_users=max_users,
+    )
+
+
+def test_usage_is_recorded() -> None:
+    """A report is stored; no outcomes."""
+    result = applied(subscription(), report(7))
+    assert [r.billable_users for r in result.state.usage] == [7]
+    assert result.outcomes == ()
+
+
+@pytest.mark.parametrize(
+    ("cmd", "code"),
+    [
+        (report(-1), "invalid_usage"),
+        (report(5, max_users=4), "invalid_usage"),
+        (report(5, observed="2025-12-31T23:59"), "usage_before_term"),
+    ],
+)
+def test_usage_refusals(cmd: ReportUsage, code: str) -> None:
+    """Negative counts, max_users below billable_users, and reports of a past term."""
+    assert rejected(subscription(), cmd).code == code
+
+
+# ---------------------------------------------------------------- payments
+
+
+def pay(invoice_key: str, amount: Money, when: str = "2026-01-02") -> RecordPaymentSucceeded:
+    return event(
+        RecordPaymentSucceeded, key="evt-pay", when=when, invoice_key=invoice_key, amount=amount
+    )
+
+
+def test_payment_closes_the_invoice() -> None:
+    """The purchase invoice is paid: no longer open, InvoicePaid out."""
+    result = applied(subscription(), pay("S-1:purchase:2026-01-01", usd("3480.00")))
+    assert result.state.open_invoices == ()
+    assert result.outcomes == (
+        InvoicePaid(invoice_key="S-1:purchase:2026-01-01", amount=usd("3480.00")),
+    )
+
+
+def test_payment_refusals() -> None:
+    """Another currency, or an invoice that is not open, is refused."""
+    state = subscription()
+    assert rejected(state, pay("S-1:purchase:2026-01-01", Money.of("1", "EUR"))).code == (
+        "currency_mismatch"
+    )
+    assert rejected(state, pay("S-1:nope", usd("1.00"))).code == "invoice_not_open"
+
+
+def test_renewal_paid_in_grace_reactivates() -> None:
+    """A late renewal payment ends the grace period."""
+    state = auto_renewed_in_grace()
+    assert state.status is Status.GRACE
+    result = applied(state, pay("S-1:renewal:2027-01-01", usd("3480.00"), when="2027-01-05"))
+    assert result.state.status is Status.ACTIVE
+    assert result.state.grace_ends is None
+
+
+def test_renewal_paid_after_expiry_revives() -> None:
+    """Paid after the grace ran out: active again for the term it paid for."""
+    state = replace(auto_renewed_in_grace(), status=Status.EXPIRED, expired_on=d("2027-01-16"))
+    result = applied(state, pay("S-1:renewal:2027-01-01", usd("3480.00"), when="2027-01-20"))
+    assert result.state.status is Status.ACTIVE
+    assert result.state.expired_on is None
+
+
+def fail(invoice_key: str, when: str = "2027-01-02", key: str = "evt-fail") -> RecordPaymentFailed:
+    return event(
+        RecordPaymentFailed, key=key, when=when, invoice_key=invoice_key, reason="card_declined"
+    )
+
+
+def test_failed_renewal_payment_opens_grace() -> None:
+    """Failed on 2027-01-02: grace ends 2027-01-16 (14 days); auto_renewal_failed says so."""
+    state = replace(auto_renewed_in_grace(), status=Status.ACTIVE, grace_ends=None, card=CARD)
+    result = applied(state, fail("S-1:renewal:2027-01-01", key="evt-fail-2"))
+    assert result.state.status is Status.GRACE
+    assert result.state.grace_ends == d("2027-01-16")
+    (failed,) = notices(result.outcomes)
+    assert failed.kind is NoticeKind.AUTO_RENEWAL_FAILED
+    assert failed.key == "S-1:auto_renewal_failed:S-1:renewal:2027-01-01"
+    assert failed.facts["grace_ends"] == d("2027-01-16")
+    assert failed.facts["card_last4"] == "4242"
+
+
+def test_a_second_failure_keeps_the_grace_end() -> None:
+    """Another failure during grace does not extend it; the notice key is the same."""
+    state = auto_renewed_in_grace()
+    result = applied(state, fail("S-1:renewal:2027-01-01", when="2027-01-10", key="evt-fail-2"))
+    assert result.state.grace_ends == d("2027-01-16")
+    assert notices(result.outcomes)[0].key == "S-1:auto_renewal_failed:S-1:renewal:2027-01-01"
+
+
+def test_failed_payment_of_an_expired_renewal_changes_nothing() -> None:
+    """Once expired, a late failure report changes nothing and sends nothing."""
+    state = replace(auto_renewed_in_grace(), status=Status.EXPIRED, grace_ends=None)
+    result = applied(state, fail("S-1:renewal:2027-01-01", key="evt-fail-2"))
+    assert result.state.status is Status.EXPIRED
+    assert result.outcomes == ()
+
+
+def test_failed_purchase_payment_sends_nothing() -> None:
+    """The contract has no email for a failed purchase payment."""
+    result = applied(subscription(), fail("S-1:purchase:2026-01-01"))
+    assert result.outcomes == ()
+    assert result.state.status is Status.ACTIVE
+
+
+def test_failed_payment_of_an_unknown_invoice_is_refused() -> None:
+    """Only open invoices can fail."""
+    assert rejected(subscription(), fail("S-1:nope")).code == "invoice_not_open"
+
+
+# ---------------------------------------------------------------- card and customer
+
+
+def test_update_payment_method_and_customer() -> None:
+    """The card is replaced; given customer fields replace, missing ones stay."""
+    state = applied(subscription(), event(UpdatePaymentMethod, card=CARD)).state
+    assert state.card == CARD
+    state = applied(
+        state, event(UpdateCustomer, key="evt-2", name="Acme Ltd", contacts=("ap@acme.test",))
+    ).state
+    assert state.customer == Customer(
+        id="C-1", name="Acme Ltd", email="billing@acme.test", contacts=("ap@acme.test",)
+    )
+    state = applied(
+        state, event(UpdateCustomer, key="evt-3", email="new@acme.test", locale="de")
+    ).state
+    assert (state.customer.email, state.customer.locale, state.customer.name) == (
+        "new@acme.test",
+        "de",
+        "Acme Ltd",
+    )
+
+
+def test_partner_subscription_is_created() -> None:
+    """A partner subscription names its partner."""
+    partner = Partner(name="Reseller", email="r@p.test")
+    state = applied(None, create(channel=Channel.PARTNER, partner=partner)).state
+    assert state.partner == partner
+
+
+def test_apply_uses_now_only_for_reminders() -> None:
+    """An event's outcome does not depend on when it is processed."""
+    cmd = event(AddSeats, seats=5, effective_date=d("2026-06-15"))
+    early = apply(subscription(), cmd, at("2026-06-15"))
+    late = apply(subscription(), cmd, at("2026-09-01"))
+    assert early == late
