@@ -1,0 +1,69 @@
+"""The composition root: the one place that builds engines, wires components and routes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from notify.config import Settings
+from notify.db.engine import create_engine
+from notify.db.migrate import migrate
+from notify.inbox import Inbox, stop_writer
+from notify.keys import ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
+from notify.metrics import Metrics
+from notify.secrets import webhook_secrets
+from notify.web import ops
+from webhooks.route import MAX_BODY, webhook_handler
+from webhooks.signature import Verifier
+
+log = logging.getLogger(__name__)
+
+
+def _announce_secret(secret: str) -> None:
+    print(
+        "notify: no NOTIFY_WEBHOOK_SECRETS set; generated a webhook secret and kept it in the "
+        f"database. It is shown only this once:\n{secret}",
+        flush=True,
+    )
+
+
+def create_app(
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    announce_secret: Callable[[str], None] = _announce_secret,
+) -> web.Application:
+    """Build the HTTP application; its database and background tasks start with it."""
+    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app[SETTINGS] = settings
+    app[METRICS] = metrics = Metrics()
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app[ENGINE] = engine
+        if run_migrations:
+            await migrate(engine)
+        secrets = await webhook_secrets(engine, settings.webhook_secrets, announce_secret)
+        app[VERIFIER] = Verifier(secrets)
+        inbox = Inbox(engine)
+        app[INBOX] = inbox
+        writer = asyncio.create_task(inbox.run(), name="inbox-writer")
+        yield
+        await stop_writer(writer, inbox)
+        await engine.dispose()
+
+    app.cleanup_ctx.append(database)
+
+    def observe(status: int, seconds: float) -> None:
+        metrics.webhooks.labels(str(status)).inc()
+        metrics.ingest_latency.observe(seconds)
+
+    app.router.add_post(
+        "/webhooks",
+        webhook_handler(verifier=lambda: app[VERIFIER], store=lambda: app[INBOX], observe=observe),
+    )
+    ops.add_routes(app)
+    return app

@@ -1,0 +1,87 @@
+"""The ``notify`` command line: serve, worker, migrate, feed-token.
+
+Configuration comes from the environment, read once here; a bad value ends the process with one
+line on stderr naming the variable and the problem, and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from notify.app import create_app
+from notify.config import ConfigError, Settings, load_settings
+from notify.db.engine import create_engine
+from notify.db.migrate import current_revision, migrate
+
+log = logging.getLogger("notify")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="notify", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    serve = commands.add_parser("serve", help="HTTP API, delivery worker and scheduler")
+    serve.add_argument("--no-worker", action="store_true", help="HTTP API only")
+    commands.add_parser("migrate", help="bring the database schema to the newest revision")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings(os.environ)
+    except ConfigError as exc:
+        print(f"notify: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        if args.command == "migrate":
+            return asyncio.run(_migrate(settings))
+        return asyncio.run(_serve(settings, worker=not args.no_worker))
+    except KeyboardInterrupt:
+        return 130
+    except OSError as exc:
+        print(f"notify: {exc}", file=sys.stderr)
+        return 1
+
+
+async def _migrate(settings: Settings) -> int:
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        print(f"notify: database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
+async def _serve(settings: Settings, *, worker: bool) -> int:
+    app = create_app(settings)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024, reuse_address=True)
+    await site.start()
+    print(f"notify: listening on http://{settings.host}:{settings.port}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    log.info("notify.stopping")
+    await runner.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Persistence: the tables (models), the engine factory and the schema migrations."""
