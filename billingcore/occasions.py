@@ -10,7 +10,8 @@ occasion, then asks again.
 Which occasions a state makes due:
 
 - ``renewal_reminder`` 90, 45 and 30 days before ``term_end`` when the subscription will not
-  auto-renew (and was not renewed by hand);
+  auto-renew for a reason other than a fixable block (an expiring card, an unpaid QSR
+  invoice), and was not renewed by hand;
 - ``auto_renewal_notice`` 15 days before ``term_end`` when ``auto_renew`` is on: it sends
   ``auto_renewal_upcoming`` when eligible, ``auto_renewal_blocked`` with the reasons when not;
 - ``payment_method_expiring`` 30 days before ``term_end`` when the card on file expires before
@@ -61,6 +62,11 @@ REMINDER_DAYS = (90, 45, 30)
 AUTO_RENEWAL_NOTICE_DAYS = 15
 PAYMENT_METHOD_EXPIRING_DAYS = 30
 MANAGING_USERS_DELAY = timedelta(days=1)
+
+# Blocks the customer can lift before the renewal date. While they are the only ones, the
+# subscription is still set to renew: it gets payment_method_expiring and auto_renewal_blocked,
+# not the renewal reminders meant for subscriptions that will not renew.
+FIXABLE_BLOCKS = frozenset({"card_expires_before_renewal", "unpaid_qsr_invoice"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,7 +146,7 @@ def _renewal_notices(
     if not wanted and not (active_auto and (due(notice_on) or due(expiring_on))):
         return
     reasons = auto_renew_eligibility(state).reasons
-    if reasons:
+    if any(reason not in FIXABLE_BLOCKS for reason in reasons):
         found.extend((d, OccasionKind.RENEWAL_REMINDER) for d in wanted)
     if active_auto and due(notice_on):
         found.append((notice_on, OccasionKind.AUTO_RENEWAL_NOTICE))
@@ -197,7 +203,3 @@ def next_due(state: Subscription, after: datetime) -> datetime | None:
     found = _collect(state, lo, None)
     return found[0].due if found else None
 
-
-def reminder_days_before(state: Subscription, occasion: Occasion) -> int:
-    """How many days before ``term_end`` a renewal reminder falls (90, 45 or 30)."""
-    return (state.term.end - occasion.due_on).days
