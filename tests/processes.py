@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @dataclass
 class Service:
-    proc: subprocess.Popen[str]
+    proc: subprocess.Popen[bytes]
     url: str
     output: list[str] = field(default_factory=list)
 
@@ -47,22 +47,36 @@ class Service:
 
 
 def _read_until(
-    proc: subprocess.Popen[str], marker: str, output: list[str], timeout: float
+    proc: subprocess.Popen[bytes], marker: str, output: list[str], timeout: float
 ) -> None:
+    """Collect the process's output lines until one contains ``marker``.
+
+    Reads the raw pipe: a buffered readline() would pull several lines into its buffer where
+    the selector can no longer see them.
+    """
     assert proc.stdout is not None
+    fd = proc.stdout.fileno()
     selector = selectors.DefaultSelector()
-    selector.register(proc.stdout, selectors.EVENT_READ)
+    selector.register(fd, selectors.EVENT_READ)
+    pending = b""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"service exited early: {''.join(output)}")
-        output.append(line)
-        if marker in line:
-            return
-    raise TimeoutError(f"no {marker!r} within {timeout}s: {''.join(output)}")
+    try:
+        while time.monotonic() < deadline:
+            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
+                continue
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                raise RuntimeError(f"service exited early: {''.join(output)}")
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            output.extend(line.decode(errors="replace") + "\n" for line in lines)
+            if any(marker in line for line in output):
+                return
+        raise TimeoutError(f"no {marker!r} within {timeout}s: {''.join(output)}")
+    finally:
+        selector.close()
+        if pending:
+            output.append(pending.decode(errors="replace"))
 
 
 @contextmanager
@@ -79,7 +93,6 @@ def running_service(
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        text=True,
     )
     service = Service(proc=proc, url=f"http://127.0.0.1:{port}")
     try:
@@ -88,7 +101,7 @@ def running_service(
     finally:
         service.stop()
         if proc.stdout is not None:
-            service.output.append(proc.stdout.read())
+            service.output.append(proc.stdout.read().decode(errors="replace"))
             proc.stdout.close()
 
 
