@@ -24,10 +24,12 @@ Which occasions a state makes due:
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 
 from billingcore.dates import Term, first_midnight_at_or_after, midnight, require_utc
 from billingcore.qsr import QUARTERS, notice_date, reconciliation_dates
@@ -106,16 +108,40 @@ def _make(state: Subscription, kind: OccasionKind, on: date) -> Occasion:
     )
 
 
+@lru_cache(maxsize=16384)
+def _calendar(start: date, end: date, deployment: Deployment) -> tuple[date, ...]:
+    """Every date a term can make due, sorted; the dates of one term, whatever its state."""
+    dates = {start + MANAGING_USERS_DELAY, end}
+    dates.update(end - timedelta(days=days) for days in REMINDER_DAYS)
+    dates.add(end - timedelta(days=AUTO_RENEWAL_NOTICE_DAYS))
+    dates.add(end - timedelta(days=PAYMENT_METHOD_EXPIRING_DAYS))
+    dates.update(notice_date(on, deployment) for on in reconciliation_dates(start))
+    return tuple(sorted(dates))
+
+
+def _nothing_due(state: Subscription, lo: date, hi: date) -> bool:
+    # A scheduler pass asks about a short window; most states have no date in it at all.
+    calendar = _calendar(state.term.start, state.term.end, state.deployment)
+    index = bisect.bisect_left(calendar, lo)
+    if index < len(calendar) and calendar[index] < hi:
+        return False
+    extra = (
+        state.grace_ends,
+        None if state.pending_qsr is None else state.pending_qsr.invoice_date,
+    )
+    return not any(d is not None and lo <= d < hi for d in extra)
+
+
 def _collect(state: Subscription, lo: date, hi: date | None) -> list[Occasion]:
     """Occasions dated ``lo <= d < hi`` (``hi`` None: no upper bound), not applied yet."""
+    status = state.status
+    if status is Status.EXPIRED or (hi is not None and _nothing_due(state, lo, hi)):
+        return []
 
     def due(d: date) -> bool:
         return lo <= d and (hi is None or d < hi)
 
     found: list[tuple[date, OccasionKind]] = []
-    status = state.status
-    if status is Status.EXPIRED:
-        return []
     end = state.term.end
     if state.renewal is None and status in (Status.ACTIVE, Status.CANCELLED):
         _renewal_notices(state, due, found)
@@ -188,9 +214,16 @@ def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occas
     Rule: CONTRACT §3 Scheduling and §4 (when each reminder, reconciliation, renewal and expiry
     falls due); every occasion is due at 00:00 UTC of its date.
     """
+    lo, hi = _window(start, end)
+    return _collect(state, lo, hi)
+
+
+@lru_cache(maxsize=64)
+def _window(start: datetime, end: datetime) -> tuple[date, date]:
+    # One pass asks the same window of every subscription: validate and convert it once.
     require_utc(start, "start")
     require_utc(end, "end")
-    return _collect(state, first_midnight_at_or_after(start), first_midnight_at_or_after(end))
+    return first_midnight_at_or_after(start), first_midnight_at_or_after(end)
 
 
 def next_due(state: Subscription, after: datetime) -> datetime | None:
@@ -202,4 +235,3 @@ def next_due(state: Subscription, after: datetime) -> datetime | None:
     lo = after.astimezone(UTC).date() + timedelta(days=1)
     found = _collect(state, lo, None)
     return found[0].due if found else None
-
