@@ -26,7 +26,7 @@ def add_months(d: date, n: int) -> date:
 
 
 def month_end(year: int, month: int) -> date:
-    """The last day of ``month`` in ``year``."""
+    """The last day of ``month`` in ``year`` (CONTRACT §3: a card is valid through it)."""
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
@@ -42,7 +42,7 @@ def require_utc(moment: datetime, what: str) -> None:
 
 
 def first_midnight_at_or_after(moment: datetime) -> date:
-    """The first date whose 00:00 UTC is at or after ``moment``."""
+    """The first date whose 00:00 UTC is at or after ``moment`` (CONTRACT §3, Scheduling)."""
     day = moment.astimezone(UTC).date()
     return day if midnight(day) >= moment else day + timedelta(days=1)
 

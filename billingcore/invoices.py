@@ -100,5 +100,8 @@ def build_invoice(
 
 
 def invoice_key(subscription_id: str, purpose: InvoicePurpose, occasion: str) -> str:
-    """The stable key ``"{subscription_id}:{purpose}:{occasion}"`` of an invoice."""
+    """The stable key ``"{subscription_id}:{purpose}:{occasion}"`` of an invoice.
+
+    Rule: CONTRACT §3/§4, each invoice happens once; the service maps its number to this key.
+    """
     return f"{subscription_id}:{purpose.value}:{occasion}"

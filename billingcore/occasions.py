@@ -95,7 +95,7 @@ class Occasion:
 
 
 def occasion_key(subscription_id: str, kind: OccasionKind, on: date) -> str:
-    """The stable key ``"{subscription_id}:{kind}:{date}"`` of an occasion."""
+    """The stable key ``"{subscription_id}:{kind}:{date}"`` of an occasion (CONTRACT §3: once)."""
     return f"{subscription_id}:{kind.value}:{on.isoformat()}"
 
 

@@ -57,7 +57,7 @@ Facts = Mapping[str, Fact]
 
 
 def facts(**values: Fact) -> Facts:
-    """A read-only mapping of notice facts."""
+    """A read-only mapping of the facts a notice states (CONTRACT §4, "states at least")."""
     return MappingProxyType(values)
 
 

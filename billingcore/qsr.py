@@ -32,14 +32,14 @@ def reconciliation_dates(term_start: date) -> tuple[date, date, date]:
 
 
 def quarter(term: Term, k: int) -> Term:
-    """Quarter ``k`` (1..4): from ``term_start`` + 3(k−1) months to ``term_start`` + 3k months."""
+    """Quarter ``k`` (1..4): ``term_start`` + 3(k−1) months to + 3k months (CONTRACT §3)."""
     if not 1 <= k <= 4:
         raise ValueError(f"quarter must be 1..4, got {k}")
     return Term(start=add_months(term.start, 3 * (k - 1)), end=add_months(term.start, 3 * k))
 
 
 def notice_date(reconciliation_date: date, deployment: Deployment) -> date:
-    """The QSR notice date: the reconciliation date (saas) or 6 days later (self_managed)."""
+    """The QSR notice date: the reconciliation date (saas) or 6 days later (CONTRACT §3)."""
     if deployment is Deployment.SELF_MANAGED:
         return reconciliation_date + SELF_MANAGED_NOTICE_DELAY
     return reconciliation_date
@@ -56,7 +56,7 @@ def quarter_overage(state: Subscription, k: int) -> int:
 
 
 def qsr_amount(overage: int, unit_price: Money, k: int) -> Money:
-    """``overage × unit_price × (4 − k) / 4``, rounded once; quarter 4 is never charged."""
+    """``overage × unit_price × (4 − k) / 4``, rounded once; never for quarter 4 (CONTRACT §3)."""
     if not 1 <= k <= 4:
         raise ValueError(f"quarter must be 1..4, got {k}")
     exact = overage * unit_price.amount * (4 - k) / Decimal(4)
@@ -64,7 +64,7 @@ def qsr_amount(overage: int, unit_price: Money, k: int) -> Money:
 
 
 def qsr_line(state: Subscription, k: int, overage: int) -> InvoiceLine:
-    """The invoice line for ``overage`` seats reconciled in quarter ``k``, to the term end."""
+    """The line for ``overage`` seats reconciled in quarter ``k``, to the term end (CONTRACT §3)."""
     period = Term(start=reconciliation_dates(state.term.start)[k - 1], end=state.term.end)
     return InvoiceLine(
         description=f"Quarterly reconciliation, quarter {k}: {overage} seats, {period}",

@@ -310,7 +310,7 @@ def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligi
 
 
 def find_open_invoice(state: Subscription, key: str) -> OpenInvoice | None:
-    """The unpaid invoice named ``key``, if any."""
+    """The unpaid invoice named ``key``, if any (CONTRACT §2, payment events name invoices)."""
     for invoice in state.open_invoices:
         if invoice.key == key:
             return invoice
