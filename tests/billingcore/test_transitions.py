@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -56,8 +56,13 @@ def invoices(outcomes: tuple[Any, ...]) -> list[Any]:
     return [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
 
 
-def event(cls: type[Any], key: str = "evt-1", when: str = "2026-06-15", **fields: Any) -> Any:
-    return cls(subscription_id=SUB, key=key, at=at(when), **fields)
+C = TypeVar("C")
+
+
+def event(cls: type[C], key: str = "evt-1", when: str = "2026-06-15", **fields: Any) -> C:
+    build: Any = cls  # each command class takes these three fields and its own
+    command: C = build(subscription_id=SUB, key=key, at=at(when), **fields)
+    return command
 
 
 # ---------------------------------------------------------------- create
