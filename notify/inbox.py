@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from sqlalchemy import Executable, Table, select
@@ -57,8 +57,9 @@ _Pending = tuple[Receipt, "asyncio.Future[Answer]"]
 class Inbox:
     """Stores receipts in shared transactions. Run :meth:`run` as a task for its lifetime."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, on_stored: Callable[[], None] = lambda: None) -> None:
         self._engine = engine
+        self._on_stored = on_stored
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._insert = _insert_statement(engine.dialect.name)
@@ -102,6 +103,7 @@ class Inbox:
                     future.set_exception(StorageUnavailable(str(exc)))
             return
         self.batches += 1
+        self._on_stored()
         inserted_by: dict[str, Receipt] = {}
         for receipt, future in batch:
             if future.done():  # the request went away; its row is stored all the same

@@ -50,3 +50,20 @@ def created_data(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return data
+
+
+class FixedClock:
+    """A business clock that stands still until moved (the processor reads it per pass)."""
+
+    def __init__(self, now: str = "2026-01-15T12:00:00+00:00") -> None:
+        from datetime import datetime
+
+        self.current = datetime.fromisoformat(now)
+
+    async def now(self) -> Any:
+        return self.current
+
+    def set(self, when: str) -> None:
+        from datetime import datetime
+
+        self.current = datetime.fromisoformat(when)

@@ -79,6 +79,8 @@ class SubscriptionRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The earliest time-driven occasion still to come; the scheduler reads this index only.
     next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
+    # Every occasion due before this instant has been applied.
+    occasions_through: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
