@@ -1,0 +1,85 @@
+"""auto_renewal_blocked: 15 days before term_end when auto_renew is on but not eligible."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from billingcore.outcomes import NoticeDue
+from billingcore.state import Subscription
+from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+
+# Reason code (billingcore.state.REASONS) → why, in the customer's terms, what to do, and the
+# portal link that does it (a key of the context's ``links``, or None).
+REASONS: dict[str, tuple[str, str, str | None]] = {
+    "auto_renew_off": (
+        "Automatic renewal is turned off for this subscription.",
+        "Turn automatic renewal back on, or renew the subscription yourself.",
+        "subscription",
+    ),
+    "cancelled": (
+        "The subscription was cancelled.",
+        "If you want to keep it, renew the subscription before it ends.",
+        "renew",
+    ),
+    "expired": (
+        "The subscription has expired.",
+        "Renew the subscription to use it again.",
+        "renew",
+    ),
+    "partner_channel": (
+        "The subscription was bought through a partner, who looks after its renewal.",
+        "Contact your partner to renew.",
+        None,
+    ),
+    "purchase_order": (
+        "The subscription is paid by purchase order, which cannot be charged automatically.",
+        "Renew the subscription yourself and pay the invoice with a new purchase order.",
+        "renew",
+    ),
+    "term_not_twelve_months": (
+        "Only subscriptions with a twelve-month term renew automatically.",
+        "Renew the subscription yourself for the term that suits you.",
+        "renew",
+    ),
+    "no_cloud_licensing": (
+        "Your self-managed instance does not use cloud licensing.",
+        "Turn on cloud licensing for the instance, or renew the subscription yourself.",
+        "renew",
+    ),
+    "card_expires_before_renewal": (
+        "The card on file expires before the renewal date.",
+        "Add a card that is valid on the renewal date.",
+        "payment_methods",
+    ),
+    "unpaid_qsr_invoice": (
+        "A quarterly reconciliation invoice is still unpaid.",
+        "Pay the open invoice, or update your payment method so that it can be charged.",
+        "payment_methods",
+    ),
+}
+
+_UNKNOWN = (
+    "The subscription does not meet the conditions for automatic renewal.",
+    "Renew the subscription yourself, or contact us and we will help.",
+    "renew",
+)
+
+
+def explain(code: str) -> dict[str, Any]:
+    """One blocking reason: its code, why it blocks the renewal, and what to do about it."""
+    why, action, link = REASONS.get(code, _UNKNOWN)
+    return {"code": code, "why": why, "action": action, "link": link}
+
+
+def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+    """Why the subscription will not renew by itself on its renewal date, and what to do."""
+    facts = FactReader(state, notice)
+    return spec(
+        state,
+        notice,
+        brand,
+        renewal_date=facts.day("renewal_date"),
+        reasons=[explain(code) for code in facts.texts("reasons")],
+        tier=facts.tier(),
+        seats=facts.integer("seats"),
+    )

@@ -1,0 +1,69 @@
+"""Money and dates written for the customer's locale, as JSON values for email templates.
+
+Rule: CONTRACT §4, amounts appear formatted for the customer's locale (``en``: ``$1,234.56``).
+A locale Babel does not know falls back to ``en``: an email is never held back by a locale.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as babel_format_date
+from babel.dates import format_skeleton
+from babel.numbers import format_currency
+
+from billingcore.dates import Term
+from billingcore.money import Money
+
+FALLBACK_LOCALE = "en"
+
+
+@lru_cache(maxsize=256)
+def resolve_locale(code: str | None) -> Locale:
+    """The Babel locale of ``code`` (``de``, ``de-DE``, ``pt_BR``), or ``en`` when unknown."""
+    if code:
+        try:
+            return Locale.parse(code.strip().replace("-", "_"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            pass
+    return Locale.parse(FALLBACK_LOCALE)
+
+
+def money_text(amount: Money, locale: Locale) -> str:
+    """``amount`` as the locale writes it: ``$1,234.56`` (en), ``1.234,56 €`` (de), ``¥1,235``."""
+    return format_currency(amount.amount, amount.currency, locale=locale)
+
+
+def format_money(amount: Money, locale: Locale) -> dict[str, Any]:
+    """``{"display": "$1,234.56", "amount": "1234.56", "currency": "USD"}``."""
+    return {
+        "display": money_text(amount, locale),
+        "amount": amount.to_wire(),
+        "currency": amount.currency,
+    }
+
+
+def format_date(day: date, locale: Locale) -> dict[str, Any]:
+    """``{"long": "January 1, 2027", "medium": "Jan 1, 2027", "iso": "2027-01-01"}``."""
+    return {
+        "long": babel_format_date(day, "long", locale=locale),
+        "medium": babel_format_date(day, "medium", locale=locale),
+        "iso": day.isoformat(),
+    }
+
+
+def format_month(day: date, locale: Locale) -> str:
+    """The month and year of ``day`` as the locale writes them (``January 2027``)."""
+    return format_skeleton("yMMMM", day, locale=locale)
+
+
+def format_term(term: Term, locale: Locale) -> dict[str, Any]:
+    """A term ``[start, end)``: both dates and its length in days; ``end`` is when it expires."""
+    return {
+        "start": format_date(term.start, locale),
+        "end": format_date(term.end, locale),
+        "days": term.days,
+    }
