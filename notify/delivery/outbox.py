@@ -1,0 +1,221 @@
+"""The outbox table seen from delivery: claim due rows under a lease, check opt-outs, record.
+
+Claims are one statement, ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``:
+on PostgreSQL concurrent workers skip each other's rows; on SQLite, which has no row locks and
+where SQLAlchemy drops the clause, the statement runs inside ``BEGIN IMMEDIATE`` and so holds
+the write lock from the first read. Each claim writes a claim token (worker and pass) into
+``lease_owner``; a record only applies while the row is still ``sending`` under that token, so
+a worker whose lease lapsed and whose row was claimed again cannot overwrite the newer attempt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from notify.db.engine import immediate
+from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
+from notify.delivery.compose import REMINDER_KINDS, Letter
+
+OUTBOX = cast(Table, OutboxRow.__table__)
+SUPPRESSIONS = cast(Table, Suppression.__table__)
+UNSUBSCRIBES = cast(Table, Unsubscribe.__table__)
+# Statuses the depth gauge reports: waiting, in flight, and given up (an operator's attention).
+DEPTH_STATUSES = (OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.DEAD)
+
+
+def normalize_address(address: str) -> str:
+    """Suppressions and opt-outs are kept per lower-cased address."""
+    return address.strip().lower()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claimed:
+    """A row this worker holds for one pass; ``attempts`` already counts this pass's first."""
+
+    id: int
+    idempotency_key: str
+    kind: str
+    subscription_id: str
+    recipient: str
+    context: str
+    message_id: str
+    attempts: int
+
+    def letter(self) -> Letter:
+        return Letter(
+            kind=self.kind,
+            subscription_id=self.subscription_id,
+            recipient=self.recipient,
+            context=self.context,
+            message_id=self.message_id,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """What became of one claimed row in this pass."""
+
+    id: int
+    kind: str
+    status: OutboxStatus
+    # Tries beyond the first, which the claim counted already (−1: the transport never ran).
+    extra_tries: int = 0
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    next_attempt_at: datetime | None = None
+    suppress: tuple[str, str] | None = None  # (address, reason)
+
+
+async def claim(
+    engine: AsyncEngine, token: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows: pending and due, or sending under an expired lease."""
+    t = OUTBOX
+    due = or_(
+        and_(t.c.status == OutboxStatus.PENDING, t.c.next_attempt_at <= now),
+        and_(t.c.status == OutboxStatus.SENDING, t.c.lease_expires_at <= now),
+    )
+    ids = (
+        select(t.c.id)
+        .where(due)
+        .order_by(t.c.next_attempt_at, t.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(t)
+        .where(t.c.id.in_(ids))
+        .values(
+            status=OutboxStatus.SENDING,
+            lease_owner=token,
+            lease_expires_at=now + lease,
+            attempts=t.c.attempts + 1,
+        )
+        .returning(
+            t.c.id,
+            t.c.idempotency_key,
+            t.c.kind,
+            t.c.subscription_id,
+            t.c.recipient,
+            t.c.context,
+            t.c.message_id,
+            t.c.attempts,
+        )
+    )
+    async with engine.connect() as conn:
+        conn = await immediate(conn)
+        async with conn.begin():
+            rows = (await conn.execute(statement)).all()
+    claimed = [
+        Claimed(
+            id=row.id,
+            idempotency_key=row.idempotency_key,
+            kind=row.kind,
+            subscription_id=row.subscription_id,
+            recipient=row.recipient,
+            context=row.context,
+            message_id=row.message_id,
+            attempts=row.attempts,
+        )
+        for row in rows
+    ]
+    claimed.sort(key=lambda c: c.id)
+    return claimed
+
+
+async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str]:
+    """The rows that must not be sent, each with the reason kept as its ``last_error``."""
+    if not rows:
+        return {}
+    addresses = {normalize_address(r.recipient) for r in rows}
+    reminders = [r for r in rows if r.kind in REMINDER_KINDS]
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.reason).where(
+                SUPPRESSIONS.c.address.in_(addresses)
+            )
+        )
+        suppressed = {address: reason for address, reason in result}
+        opted_out: set[tuple[str, str]] = set()
+        if reminders:
+            u = UNSUBSCRIBES
+            pairs = await conn.execute(
+                select(u.c.subscription_id, u.c.address).where(
+                    u.c.subscription_id.in_({r.subscription_id for r in reminders}),
+                    u.c.address.in_({normalize_address(r.recipient) for r in reminders}),
+                )
+            )
+            opted_out = {(sub, address) for sub, address in pairs}
+    reasons: dict[int, str] = {}
+    for row in rows:
+        address = normalize_address(row.recipient)
+        if address in suppressed:
+            reasons[row.id] = f"suppressed: {suppressed[address]}"
+        elif row.kind in REMINDER_KINDS and (row.subscription_id, address) in opted_out:
+            reasons[row.id] = "unsubscribed"
+    return reasons
+
+
+def _insert(engine: AsyncEngine) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.Insert if engine.dialect.name == "postgresql" else sqlite.Insert
+
+
+async def record(
+    engine: AsyncEngine, token: str, outcomes: Iterable[Outcome], now: datetime
+) -> set[int]:
+    """Write the outcomes in one transaction; return the ids whose lease was still ours."""
+    t = OUTBOX
+    applied: set[int] = set()
+    insert = _insert(engine)
+    async with engine.begin() as conn:
+        for outcome in outcomes:
+            if outcome.suppress is not None:
+                address, reason = outcome.suppress
+                await conn.execute(
+                    insert(SUPPRESSIONS)
+                    .values(address=normalize_address(address), reason=reason, created_at=now)
+                    .on_conflict_do_nothing(index_elements=["address"])
+                )
+            values: dict[str, object] = {
+                "status": outcome.status,
+                "attempts": t.c.attempts + outcome.extra_tries,
+                "last_error": outcome.last_error,
+                "lease_expires_at": None,
+            }
+            if outcome.sent_at is not None:
+                values["sent_at"] = outcome.sent_at
+            if outcome.next_attempt_at is not None:
+                values["next_attempt_at"] = outcome.next_attempt_at
+            result = await conn.execute(
+                update(t)
+                .where(
+                    t.c.id == outcome.id,
+                    t.c.lease_owner == token,
+                    t.c.status == OutboxStatus.SENDING,
+                )
+                .values(values)
+            )
+            if result.rowcount == 1:
+                applied.add(outcome.id)
+    return applied
+
+
+async def depth(engine: AsyncEngine) -> dict[str, int]:
+    """Rows per waiting status (pending, sending, dead), zeros included."""
+    t = OUTBOX
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            select(t.c.status, func.count())
+            .where(t.c.status.in_(DEPTH_STATUSES))
+            .group_by(t.c.status)
+        )
+        counts = {status: count for status, count in result}
+    return {str(status): int(counts.get(status, 0)) for status in DEPTH_STATUSES}

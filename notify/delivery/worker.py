@@ -1,0 +1,257 @@
+"""The delivery worker: claim due outbox rows, render and send each, record what happened.
+
+One pass (:meth:`Deliverer.run_once`) claims a batch under a lease, drops what is suppressed or
+opted out, sends the rest a few at a time (each with a few quick in-process retries for
+transient failures), and records every outcome in one transaction. :meth:`Deliverer.run` repeats
+passes until stopped: at once while there is work, else after the poll interval or a wake-up.
+
+Delivery times are the real wall clock, never the business (test) clock: a lease or a backoff
+measures how long a server has been failing, which a test clock standing still cannot tell.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from tenacity import (
+    AsyncRetrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from notify.config import Settings
+from notify.db.models import OutboxStatus
+from notify.delivery import outbox
+from notify.delivery.compose import Composer, Renders
+from notify.delivery.outbox import Claimed, Outcome
+from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
+from notify.delivery.tokens import unsubscribe_key
+from notify.delivery.transports import PermanentFailure, TransientFailure, Transport
+from notify.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+def wall_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class Deliverer:
+    """Delivers the outbox through one transport; several may run against one database."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        renderer: Renders,
+        transport: Transport,
+        settings: Settings,
+        metrics: Metrics,
+        owner: str,
+        *,
+        policy: DeliveryPolicy = DEFAULT_POLICY,
+        unsubscribe_key: bytes | None = None,
+        clock: Callable[[], datetime] = wall_clock,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._engine = engine
+        self._renderer = renderer
+        self._transport = transport
+        self._settings = settings
+        self._metrics = metrics
+        self.owner = owner
+        self.policy = policy
+        self._key = unsubscribe_key
+        self._composer: Composer | None = None
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._passes = itertools.count(1)
+
+    async def _get_composer(self) -> Composer:
+        if self._composer is None:
+            key = self._key if self._key is not None else await unsubscribe_key(self._engine)
+            self._composer = Composer(
+                renderer=self._renderer,
+                mail_from=self._settings.mail_from,
+                public_url=self._settings.public_url,
+                unsubscribe_key=key,
+            )
+        return self._composer
+
+    async def run_once(self) -> int:
+        """One pass; returns how many rows it claimed (and recorded, lease permitting)."""
+        composer = await self._get_composer()
+        token = f"{self.owner}#{next(self._passes)}"[-64:]
+        claimed = await outbox.claim(
+            self._engine, token, self._clock(), self.policy.lease, self.policy.batch_size
+        )
+        if claimed:
+            reasons = await outbox.blocked(self._engine, claimed)
+            slots = asyncio.Semaphore(self.policy.concurrency)
+
+            async def one(row: Claimed) -> Outcome:
+                if row.id in reasons:
+                    return Outcome(
+                        id=row.id,
+                        kind=row.kind,
+                        status=OutboxStatus.SUPPRESSED,
+                        extra_tries=-1,
+                        last_error=reasons[row.id],
+                    )
+                async with slots:
+                    return await self._deliver(composer, row)
+
+            outcomes = await asyncio.gather(*(one(row) for row in claimed))
+            applied = await outbox.record(self._engine, token, outcomes, self._clock())
+            for outcome in outcomes:
+                if outcome.id not in applied:
+                    log.warning("outbox.lease_lost notification_id=%s", outcome.id)
+                elif outcome.status != OutboxStatus.PENDING:
+                    self._metrics.notifications.labels(outcome.kind, outcome.status).inc()
+        await self.refresh_depth()
+        return len(claimed)
+
+    async def refresh_depth(self) -> None:
+        for status, count in (await outbox.depth(self._engine)).items():
+            self._metrics.outbox_depth.labels(status).set(count)
+
+    async def _deliver(self, composer: Composer, row: Claimed) -> Outcome:
+        if row.attempts > self.policy.max_attempts:
+            # Claimed again and again without a record: the worker died on it each time.
+            return Outcome(
+                id=row.id,
+                kind=row.kind,
+                status=OutboxStatus.DEAD,
+                extra_tries=-1,
+                last_error="out of attempts: leases expired without a result",
+            )
+        try:
+            message = composer.compose(row.letter(), self._clock())
+        except Exception as exc:
+            # A template or context bug: no server was asked, and retrying will not help.
+            log.exception("outbox.render_failed notification_id=%s kind=%s", row.id, row.kind)
+            return Outcome(
+                id=row.id,
+                kind=row.kind,
+                status=OutboxStatus.FAILED,
+                extra_tries=-1,
+                last_error=f"render failed: {type(exc).__name__}: {exc}",
+            )
+        tries = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_exception_type(TransientFailure),
+                stop=stop_after_attempt(self.policy.tries),
+                wait=wait_exponential(
+                    multiplier=self.policy.retry_wait, max=self.policy.retry_wait_max
+                ),
+                reraise=True,
+            ):
+                with attempt:
+                    tries += 1
+                    await self._send(message, row.recipient)
+        except TransientFailure as exc:
+            return self._transient(row, tries, str(exc))
+        except PermanentFailure as exc:
+            log.warning(
+                "outbox.delivery_refused notification_id=%s attempt=%s error=%s",
+                row.id,
+                row.attempts + tries - 1,
+                exc,
+            )
+            return Outcome(
+                id=row.id,
+                kind=row.kind,
+                status=OutboxStatus.FAILED,
+                extra_tries=tries - 1,
+                last_error=str(exc),
+                suppress=(row.recipient, str(exc)) if exc.suppress else None,
+            )
+        return Outcome(
+            id=row.id,
+            kind=row.kind,
+            status=OutboxStatus.SENT,
+            extra_tries=tries - 1,
+            sent_at=self._clock(),
+        )
+
+    def _transient(self, row: Claimed, tries: int, error: str) -> Outcome:
+        attempts = row.attempts + tries - 1
+        decision = retry_decision(attempts, self._clock(), self._rng, self.policy)
+        log.warning(
+            "outbox.delivery_failed notification_id=%s attempt=%s give_up=%s error=%s",
+            row.id,
+            attempts,
+            decision.give_up,
+            error,
+        )
+        return Outcome(
+            id=row.id,
+            kind=row.kind,
+            status=OutboxStatus.DEAD if decision.give_up else OutboxStatus.PENDING,
+            extra_tries=tries - 1,
+            last_error=error,
+            next_attempt_at=decision.next_attempt_at,
+        )
+
+    async def _send(self, message: EmailMessage, recipient: str) -> None:
+        started = time.perf_counter()
+        result = "sent"
+        try:
+            async with asyncio.timeout(self.policy.send_timeout):
+                await self._transport.send(message, recipient)
+        except TimeoutError as exc:
+            result = "transient"
+            raise TransientFailure(f"timeout after {self.policy.send_timeout} s") from exc
+        except TransientFailure:
+            result = "transient"
+            raise
+        except PermanentFailure:
+            result = "permanent"
+            raise
+        except Exception as exc:
+            # Transports translate what they expect; anything else is kept and retried.
+            result = "transient"
+            log.exception("outbox.transport_error")
+            raise TransientFailure(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self._metrics.delivery_attempts.labels(result).inc()
+            self._metrics.delivery_latency.observe(time.perf_counter() - started)
+
+    async def run(self, stop: asyncio.Event, wakeup: asyncio.Event | None = None) -> None:
+        """Deliver until ``stop`` is set; a pass under way is finished first."""
+        while not stop.is_set():
+            try:
+                handled = await self.run_once()
+            except Exception:
+                # Most often the database is away; the next pass tries again.
+                log.exception("outbox.pass_failed owner=%s", self.owner)
+                handled = 0
+            if handled == 0:
+                await _wait_for_either(stop, wakeup, self.policy.poll_interval)
+
+
+async def _wait_for_either(
+    stop: asyncio.Event, wakeup: asyncio.Event | None, interval: float
+) -> None:
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wakeup is not None:
+        waiters.append(asyncio.ensure_future(wakeup.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await waiter
+    if wakeup is not None:
+        wakeup.clear()
