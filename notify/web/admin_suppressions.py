@@ -1,0 +1,76 @@
+"""Admin API for suppressed addresses: list them, lift one (contract, section 6)."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+from sqlalchemy import delete, select
+
+from notify.delivery.outbox import SUPPRESSIONS, normalize_address
+from notify.keys import ENGINE, SETTINGS
+from webhooks.problems import problem
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def authorized(request: web.Request) -> bool:
+    """The request carries ``Bearer NOTIFY_ADMIN_TOKEN``; with no token configured, none does."""
+    token = request.app[SETTINGS].admin_token
+    if token is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.strip().encode(), token.encode())
+
+
+def _admin(handler: Handler) -> Handler:
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        if not authorized(request):
+            return problem(
+                401,
+                "unauthorized",
+                "a valid admin bearer token is required",
+                headers={"WWW-Authenticate": 'Bearer realm="notify-admin"'},
+            )
+        return await handler(request)
+
+    return guarded
+
+
+async def list_suppressions(request: web.Request) -> web.StreamResponse:
+    t = SUPPRESSIONS
+    async with request.app[ENGINE].connect() as conn:
+        rows = (
+            await conn.execute(
+                select(t.c.address, t.c.reason, t.c.created_at).order_by(
+                    t.c.created_at, t.c.address
+                )
+            )
+        ).all()
+    items = [
+        {
+            "address": row.address,
+            "reason": row.reason,
+            "created_at": row.created_at.isoformat().replace("+00:00", "Z"),
+        }
+        for row in rows
+    ]
+    return web.json_response({"items": items})
+
+
+async def lift_suppression(request: web.Request) -> web.StreamResponse:
+    address = normalize_address(request.match_info["address"])
+    async with request.app[ENGINE].begin() as conn:
+        result = await conn.execute(delete(SUPPRESSIONS).where(SUPPRESSIONS.c.address == address))
+    if result.rowcount == 0:
+        return problem(404, "not-suppressed", f"{address} is not suppressed")
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/admin/api/v1/suppressions", _admin(list_suppressions))
+    app.router.add_delete("/admin/api/v1/suppressions/{address}", _admin(lift_suppression))
