@@ -11,6 +11,9 @@ Items carry facts, never display text: the service renders titles and bodies. Ea
 is stable while its condition lasts; the service withdraws an item whose key is no longer
 returned. A ``renewal_upcoming`` key includes its severity, so the 7-day warning is a new item
 even where the info item was dismissed.
+
+``next_feed_change`` says when, with no event in between, the answer of ``feed_items`` may next
+differ: the service re-computes the feed then.
 """
 
 from __future__ import annotations
@@ -103,6 +106,44 @@ def feed_items(state: Subscription, at: datetime) -> tuple[FeedItemState, ...]:
     if state.status is not Status.EXPIRED:
         _usage_items(state, at, items)
     return tuple(items)
+
+
+def next_feed_change(state: Subscription, after: datetime) -> datetime | None:
+    """The first moment strictly after ``after`` at which ``feed_items(state, ·)`` may answer
+    differently with the state unchanged, or None when nothing in it depends on time any more.
+
+    Rule: CONTRACT §5, the "active while" column read as time boundaries: every midnight from 30
+    days before ``term_end`` to ``term_end`` for ``renewal_upcoming`` (its ``days_left`` changes
+    daily; the 7-day warning and the end fall on midnights); the instant after a usage report's
+    ``observed_at`` for the usage items (reports count once observed before the moment); the
+    start and the end of each 7-day ``qsr_upcoming`` window with an overage. Between ``after``
+    and the answer, ``feed_items`` answers as it does at ``after``.
+    """
+    require_utc(after, "after")
+    candidates: list[datetime] = []
+    if state.status in (Status.ACTIVE, Status.CANCELLED) and state.renewal is None:
+        candidates.extend(_renewal_boundaries(state, after))
+    if state.status is not Status.EXPIRED:
+        tick = timedelta(microseconds=1)
+        candidates.extend(r.observed_at + tick for r in state.usage if r.observed_at >= after)
+        if qsr_eligibility(state).eligible:
+            for k in QUARTERS:
+                quote = qsr_quote(state, k)
+                if quote.overage > 0:
+                    reconciled_at = midnight(quote.reconciliation_date)
+                    opens_at = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS)
+                    candidates.extend(t for t in (opens_at, reconciled_at) if t > after)
+    return min(candidates, default=None)
+
+
+def _renewal_boundaries(state: Subscription, after: datetime) -> list[datetime]:
+    ends_at = midnight(state.term.end)
+    opens_at = ends_at - timedelta(days=RENEWAL_UPCOMING_DAYS)
+    if after < opens_at:
+        return [opens_at]
+    if after < ends_at:
+        return [midnight(after.date()) + timedelta(days=1)]
+    return []
 
 
 def _key(state: Subscription, kind: FeedKind, occasion: str) -> str:
