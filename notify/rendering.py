@@ -1,0 +1,203 @@
+"""Email rendering: every template is compiled once, at load; an email only runs Jinja2.
+
+Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``body.mjml`` and
+``body.txt``; ``_layout/`` holds the shared frame. At load, each kind's ``body.mjml`` takes the
+place of ``<mj-include path="./body.mjml" />`` in ``_layout/layout.mjml`` and the whole is
+compiled from MJML to HTML with its Jinja2 placeholders inside; then the subject, the text and
+the HTML are compiled as Jinja2 templates (``StrictUndefined``; autoescape on for the HTML
+only). ``body.txt`` extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+
+The placeholders are swapped for inert tokens during the MJML compile, so that no tag, quote
+or ``<`` inside ``{% … %}`` can confuse the MJML parser, and put back afterwards; a
+placeholder the compile dropped (in a comment, or in an attribute MJML does not carry over)
+is an error at load, not a silently broken email. A statement between MJML components belongs
+in ``<mj-raw>``, so that it wraps the whole component.
+
+Errors::
+
+    ValueError
+    ├── TemplateLoadError   a kind's folder or file is missing, or its MJML does not compile
+    └── SubjectError        a rendered subject is empty or not one line
+    KeyError
+    └── UnknownKind         render() of a kind that was not loaded
+    jinja2.UndefinedError   the context lacks a variable the templates use
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from mjml import mjml2html
+
+from billingcore.outcomes import NoticeKind
+
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+LAYOUT_DIR = "_layout"
+KIND_FILES = ("subject.txt", "body.mjml", "body.txt")
+
+_BODY_SLOT = re.compile(r'<mj-include\s+path="\./body\.mjml"\s*/>')
+_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+_TOKEN = "jinjaplaceholder{:05d}x"
+_TOKEN_PATTERN = re.compile(r"jinjaplaceholder(\d{5})x")
+
+
+class TemplateLoadError(ValueError):
+    """The templates cannot be loaded: a missing folder or file, or MJML that fails."""
+
+
+class SubjectError(ValueError):
+    """A subject rendered empty or over more than one line (a header must be one line)."""
+
+
+class UnknownKind(KeyError):
+    """No templates were loaded for this kind."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rendered:
+    """One email's three parts: the subject line, the text/plain and the text/html body."""
+
+    subject: str
+    text: str
+    html: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Compiled:
+    subject: jinja2.Template
+    text: jinja2.Template
+    html: jinja2.Template
+
+
+def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
+    """MJML with Jinja2 placeholders → HTML with the same placeholders, unchanged.
+
+    Raises TemplateLoadError when the MJML does not compile or a placeholder does not survive.
+    """
+    source = _JINJA_COMMENT.sub("", source)
+    if _TOKEN_PATTERN.search(source):
+        raise TemplateLoadError(f"{name}: contains the reserved text 'jinjaplaceholder'")
+    placeholders: list[str] = []
+
+    def protect(match: re.Match[str]) -> str:
+        placeholders.append(match.group(0))
+        return _TOKEN.format(len(placeholders) - 1)
+
+    try:
+        html = mjml2html(_JINJA_TAG.sub(protect, source), disable_comments=True)
+    except Exception as exc:  # mrml raises plain ValueErrors (and others) on bad MJML
+        raise TemplateLoadError(f"{name}: MJML does not compile: {exc}") from exc
+    survived = {int(index) for index in _TOKEN_PATTERN.findall(html)}
+    lost = [placeholders[i] for i in range(len(placeholders)) if i not in survived]
+    if lost:
+        raise TemplateLoadError(f"{name}: the MJML compile dropped {lost[0]!r}")
+    if "<mj-" in html:
+        raise TemplateLoadError(f"{name}: an MJML tag was left in the HTML")
+    return _TOKEN_PATTERN.sub(lambda match: placeholders[int(match.group(1))], html)
+
+
+class Renderer:
+    """Renders every email kind from templates compiled once; build it with ``load``."""
+
+    def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
+        self._compiled = dict(compiled)
+
+    @property
+    def kinds(self) -> frozenset[str]:
+        """The kinds this renderer can render."""
+        return frozenset(self._compiled)
+
+    @classmethod
+    def load(
+        cls, templates_dir: Path | None = None, kinds: Iterable[str] | None = None
+    ) -> Renderer:
+        """Compile the templates of ``kinds`` (default: every ``NoticeKind``) and the layout.
+
+        Every other folder not starting with ``_`` is loaded as well. A missing folder or file
+        of a required kind raises TemplateLoadError here, not when the first email is due.
+        """
+        root = TEMPLATES_DIR if templates_dir is None else Path(templates_dir)
+        required = [kind.value for kind in NoticeKind] if kinds is None else list(kinds)
+        found = [p.name for p in sorted(root.iterdir()) if p.is_dir()] if root.is_dir() else []
+        extra = [name for name in found if not name.startswith("_") and name not in required]
+        layout = _read(root / LAYOUT_DIR / "layout.mjml")
+        if not _BODY_SLOT.search(layout):
+            raise TemplateLoadError(f"{LAYOUT_DIR}/layout.mjml has no slot for the body")
+        text_env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(root),
+            autoescape=False,
+            undefined=jinja2.StrictUndefined,
+            auto_reload=False,  # templates never change while the process runs
+            cache_size=-1,
+            keep_trailing_newline=True,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        html_env = jinja2.Environment(
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        _read(root / LAYOUT_DIR / "layout.txt")
+        try:
+            text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
+        except jinja2.TemplateError as exc:
+            raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
+        compiled = {
+            kind: _compile_kind(root, kind, layout, text_env, html_env)
+            for kind in [*required, *extra]
+        }
+        return cls(compiled)
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        """Render ``kind`` with ``context``; the HTML also sees ``subject``, the rendered one."""
+        try:
+            compiled = self._compiled[kind]
+        except KeyError:
+            raise UnknownKind(kind) from None
+        subject = compiled.subject.render(context).strip()
+        if not subject or subject.splitlines() != [subject]:
+            raise SubjectError(f"{kind}: the subject must be one line, got {subject!r}")
+        text = compiled.text.render(context)
+        html = compiled.html.render({**context, "subject": subject})
+        return Rendered(subject=subject, text=text, html=html)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TemplateLoadError(f"cannot read template {path}: {exc.strerror}") from exc
+
+
+def _compile_kind(
+    root: Path,
+    kind: str,
+    layout: str,
+    text_env: jinja2.Environment,
+    html_env: jinja2.Environment,
+) -> _Compiled:
+    folder = root / kind
+    if not folder.is_dir():
+        raise TemplateLoadError(f"no template folder for email kind {kind!r} in {root}")
+    for name in KIND_FILES:
+        if not (folder / name).is_file():
+            raise TemplateLoadError(f"{kind}/{name} is missing")
+    body = _read(folder / "body.mjml")
+    mjml = _BODY_SLOT.sub(lambda _: body, layout, count=1)
+    html = compile_mjml(mjml, name=f"{kind}/body.mjml")
+    try:
+        return _Compiled(
+            subject=text_env.get_template(f"{kind}/subject.txt"),
+            text=text_env.get_template(f"{kind}/body.txt"),
+            html=html_env.from_string(html),
+        )
+    except jinja2.TemplateError as exc:
+        raise TemplateLoadError(f"{kind}: {exc}") from exc
