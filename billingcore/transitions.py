@@ -539,13 +539,13 @@ def _renewal_reminder(state: Subscription, occasion: Occasion, now: datetime) ->
     """renewal_reminder 90/45/30 days before term_end; only the latest due one is sent.
 
     Rule: CONTRACT §3 Scheduling / §4: applied at ``now``, a reminder whose successor in the
-    series is already due, or whose term end has passed, sends nothing.
+    series is already due sends nothing; the latest due one is sent even after a clock jump
+    or a scheduler outage carried ``now`` past it.
     """
     end = state.term.end
     days = (end - occasion.due_on).days
     later = [d for d in (45, 30) if d < days]
-    stale = [midnight(end)] + [midnight(end - timedelta(days=d)) for d in later]
-    if any(now >= moment for moment in stale):
+    if any(now >= midnight(end - timedelta(days=d)) for d in later):
         return Applied(state=state)
     partner = state.partner if state.channel is Channel.PARTNER else None
     reminder = notice(
@@ -567,11 +567,10 @@ def _renewal_reminder(state: Subscription, occasion: Occasion, now: datetime) ->
 def _auto_renewal_notice(state: Subscription, occasion: Occasion, now: datetime) -> Result:
     """15 days before term_end: auto_renewal_upcoming if eligible, else auto_renewal_blocked.
 
-    Rule: CONTRACT §4. Nothing is sent once the term end has passed.
+    Rule: CONTRACT §4; §3 Scheduling: every occasion that fell due is done, in order, also
+    when the scheduler catches up past the renewal date.
     """
     end = state.term.end
-    if now >= midnight(end):
-        return Applied(state=state)
     eligibility = auto_renew_eligibility(state)
     on = occasion.due_on.isoformat()
     if not eligibility.eligible:
@@ -604,8 +603,7 @@ def _auto_renewal_notice(state: Subscription, occasion: Occasion, now: datetime)
 def _payment_method_expiring(state: Subscription, occasion: Occasion, now: datetime) -> Result:
     """30 days before term_end, the card on file expires before the renewal (CONTRACT §4)."""
     card = state.card
-    if card is None or now >= midnight(state.term.end):
-        return Applied(state=state)
+    assert card is not None  # the occasion is only due while a card on file expires too soon
     expiring = notice(
         state.id,
         NoticeKind.PAYMENT_METHOD_EXPIRING,

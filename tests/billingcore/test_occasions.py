@@ -319,8 +319,9 @@ def test_catch_up_sends_only_the_latest_reminder() -> None:
     assert reminder.facts["days_before"] == 45
 
 
-def test_stale_notices_after_the_term_end_are_not_sent() -> None:
-    """Caught up after 2027-01-01: the 15-day and card notices send nothing."""
+def test_catch_up_past_the_term_end_still_does_every_notice() -> None:
+    """Caught up after 2027-01-01: the card and 15-day notices that fell due are still sent, in
+    date order (CONTRACT §3: every occasion that fell due meanwhile is done)."""
     state = subscription(card=EXPIRING)
     late = at("2027-01-05")
     _, outcomes, ran = run_until(state, at("2026-12-01"), at("2026-12-31"), now=late)
@@ -328,7 +329,19 @@ def test_stale_notices_after_the_term_end_are_not_sent() -> None:
         OccasionKind.PAYMENT_METHOD_EXPIRING,
         OccasionKind.AUTO_RENEWAL_NOTICE,
     ]
-    assert outcomes == []
+    assert [n.kind.value for n in notices(tuple(outcomes))] == [
+        "payment_method_expiring",
+        "auto_renewal_blocked",
+    ]
+
+
+def test_catch_up_past_the_term_end_sends_the_last_renewal_reminder() -> None:
+    """Down from 2026-10-01 to 2027-01-05 (term end 2027-01-01): of the 90/45/30-day series only
+    the 30-day reminder goes out."""
+    state = subscription(auto_renew=False)
+    _, outcomes, _ = run_until(state, at("2026-10-01"), at("2026-12-31"), now=at("2027-01-05"))
+    (reminder,) = notices(tuple(outcomes))
+    assert reminder.facts["days_before"] == 30
 
 
 def test_an_occasion_no_longer_due_changes_nothing() -> None:
@@ -399,3 +412,21 @@ def test_failed_qsr_payment_sends_qsr_failed_and_blocks_renewal() -> None:
     blocked, expired = notices(tuple(outcomes))
     assert blocked.facts["reasons"] == ("unpaid_qsr_invoice",)
     assert expired.kind is NoticeKind.SUBSCRIPTION_EXPIRED
+
+
+def test_card_notice_without_a_card_sends_nothing() -> None:
+    """An expiring-card occasion is not due, so not carried out, for a state with no card."""
+    from billingcore.dates import midnight
+    from billingcore.occasions import occasion_key
+    from billingcore.transitions import apply
+
+    state = subscription(card=None)
+    on = d("2026-12-02")
+    occasion = Occasion(
+        subscription_id=state.id,
+        kind=OccasionKind.PAYMENT_METHOD_EXPIRING,
+        due=midnight(on),
+        key=occasion_key(state.id, OccasionKind.PAYMENT_METHOD_EXPIRING, on),
+    )
+    result = apply(state, occasion, at("2026-12-02"))
+    assert notices(result.outcomes) == []  # type: ignore[union-attr]
