@@ -8,14 +8,16 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from notify.background import Background
+from notify.clock import Clock, business_clock
 from notify.config import Settings
 from notify.db.engine import create_engine
 from notify.db.migrate import migrate
 from notify.inbox import Inbox, stop_writer
-from notify.keys import ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
+from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
-from notify.web import ops
+from notify.web import admin, ops
 from webhooks.route import MAX_BODY, webhook_handler
 from webhooks.signature import Verifier
 
@@ -34,9 +36,12 @@ def create_app(
     settings: Settings,
     *,
     run_migrations: bool = True,
+    run_worker: bool = True,
+    clock: Clock | None = None,
     announce_secret: Callable[[str], None] = _announce_secret,
 ) -> web.Application:
-    """Build the HTTP application; its database and background tasks start with it."""
+    """Build the HTTP application; its database and, with ``run_worker``, the background work
+    (processor, scheduler, delivery) start and stop with it."""
     app = web.Application(client_max_size=MAX_BODY + 1024)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
@@ -48,11 +53,17 @@ def create_app(
             await migrate(engine)
         secrets = await webhook_secrets(engine, settings.webhook_secrets, announce_secret)
         app[VERIFIER] = Verifier(secrets)
-        inbox = Inbox(engine)
+        app[CLOCK] = business = clock or business_clock(settings.test_clock, engine)
+        background = Background(settings, engine, business, metrics)
+        app[BACKGROUND] = background
+        inbox = Inbox(engine, on_stored=background.poke if run_worker else lambda: None)
         app[INBOX] = inbox
         writer = asyncio.create_task(inbox.run(), name="inbox-writer")
+        if run_worker:
+            await background.start()
         yield
         await stop_writer(writer, inbox)
+        await background.stop()
         await engine.dispose()
 
     app.cleanup_ctx.append(database)
@@ -66,4 +77,5 @@ def create_app(
         webhook_handler(verifier=lambda: app[VERIFIER], store=lambda: app[INBOX], observe=observe),
     )
     ops.add_routes(app)
+    admin.add_routes(app, test_clock=settings.test_clock)
     return app

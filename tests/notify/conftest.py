@@ -27,4 +27,4 @@ def settings(db_url: str, tmp_path: Any) -> Settings:
 
 @pytest.fixture
 async def client(aiohttp_client: Callable[..., Awaitable[Client]], settings: Settings) -> Client:
-    return await aiohttp_client(create_app(settings, run_migrations=False))
+    return await aiohttp_client(create_app(settings, run_migrations=False, run_worker=False))

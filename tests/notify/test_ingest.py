@@ -293,7 +293,7 @@ async def test_database_down_is_503_and_readyz_says_so(aiohttp_client: Any, tmp_
         webhook_secrets=(SECRET,),
         mail_dir=tmp_path,
     )
-    client = await aiohttp_client(create_app(dead, run_migrations=False))
+    client = await aiohttp_client(create_app(dead, run_migrations=False, run_worker=False))
     body = envelope("subscription.created", created_data())
     status, answer, ctype = await post(client, body)
     assert status == 503, answer

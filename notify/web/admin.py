@@ -1,0 +1,187 @@
+"""Admin API for internal teams (CONTRACT §6): a subscription's whole story, and the test clock.
+
+Every route here answers 401 unless the request carries the admin bearer token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from typing import Any, cast
+
+from aiohttp import web
+from sqlalchemy import Table, select
+
+from billingcore import (
+    Subscription,
+    auto_renew_eligibility,
+    latest_billable_users,
+    max_users,
+    qsr_eligibility,
+)
+from notify import codec
+from notify.clock import ClockWentBack, DatabaseClock
+from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
+from notify.keys import BACKGROUND, CLOCK, ENGINE
+from notify.web.auth import admin_refusal
+from webhooks.problems import problem
+
+_EVENTS = cast(Table, InboxEvent.__table__)
+_INVOICES = cast(Table, InvoiceRow.__table__)
+_OUTBOX = cast(Table, OutboxRow.__table__)
+_SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
+_BARRIER_SECONDS = 120
+
+
+@web.middleware
+async def _admin_only(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith("/admin/") and (refusal := admin_refusal(request)) is not None:
+        return refusal
+    return cast(web.StreamResponse, await handler(request))
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if value is not None else None
+
+
+def state_view(state: Subscription, next_due_at: datetime | None) -> dict[str, Any]:
+    """The state as internal teams read it: the contract's fields first, then the rest."""
+    qsr = qsr_eligibility(state)
+    renewal = auto_renew_eligibility(state)
+    return {
+        "subscription_id": state.id,
+        "tier": state.tier.value,
+        "seats_paid_for": state.seats_paid_for,
+        "term_start": state.term.start.isoformat(),
+        "term_end": state.term.end.isoformat(),
+        "max_users": max_users(state, state.term),
+        "billable_users": latest_billable_users(state),
+        "status": state.status.value,
+        "auto_renew": state.auto_renew,
+        "qsr_eligible": qsr.eligible,
+        "qsr_ineligible_reasons": list(qsr.reasons),
+        "auto_renew_eligible": renewal.eligible,
+        "auto_renew_blocked_reasons": list(renewal.reasons),
+        "unit_price": str(state.unit_price.amount),
+        "currency": state.unit_price.currency,
+        "next_occasion_at": _iso(next_due_at),
+        "detail": codec.to_jsonable(state),
+    }
+
+
+async def subscription(request: web.Request) -> web.Response:
+    subscription_id = request.match_info["id"]
+    async with request.app[ENGINE].connect() as conn:
+        row = (
+            await conn.execute(select(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id == subscription_id))
+        ).first()
+        events = await conn.execute(
+            select(_EVENTS)
+            .where(_EVENTS.c.subscription_id == subscription_id)
+            .order_by(_EVENTS.c.occurred_at, _EVENTS.c.received_at)
+        )
+        event_list = [
+            {
+                "id": e.id,
+                "type": e.type,
+                "timestamp": _iso(e.occurred_at),
+                "received_at": _iso(e.received_at),
+                "status": e.status,
+                "reason": e.error,
+                "processed_at": _iso(e.processed_at),
+            }
+            for e in events
+        ]
+        if row is None and not event_list:
+            return problem(404, "not-found", f"no subscription or event for {subscription_id!r}")
+        invoices = await conn.execute(
+            select(_INVOICES)
+            .where(_INVOICES.c.subscription_id == subscription_id)
+            .order_by(_INVOICES.c.number)
+        )
+        invoice_list = [
+            {
+                "number": i.number,
+                "purpose": i.purpose,
+                "issued_on": i.issued_on.isoformat(),
+                "currency": i.currency,
+                "total": i.total,
+                "lines": json.loads(i.lines),
+                "paid_at": _iso(i.paid_at),
+                "payment_failed_at": _iso(i.payment_failed_at),
+            }
+            for i in invoices
+        ]
+        notifications = await conn.execute(
+            select(_OUTBOX)
+            .where(_OUTBOX.c.subscription_id == subscription_id)
+            .order_by(_OUTBOX.c.id)
+        )
+        notification_list = [
+            {
+                "id": n.id,
+                "kind": n.kind,
+                "recipient": n.recipient,
+                "status": n.status,
+                "attempts": n.attempts,
+                "last_error": n.last_error,
+                "message_id": n.message_id,
+                "created_at": _iso(n.created_at),
+                "sent_at": _iso(n.sent_at),
+                "next_attempt_at": _iso(n.next_attempt_at),
+            }
+            for n in notifications
+        ]
+    state = None
+    if row is not None:
+        state = state_view(codec.loads(Subscription, row.state), row.next_due_at)
+    return web.json_response(
+        {
+            "state": state,
+            "events": event_list,
+            "invoices": invoice_list,
+            "notifications": notification_list,
+        }
+    )
+
+
+async def get_clock(request: web.Request) -> web.Response:
+    return web.json_response({"now": (await request.app[CLOCK].now()).isoformat()})
+
+
+async def set_clock(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+        when = datetime.fromisoformat(body["now"])
+        if when.tzinfo is None:
+            raise ValueError("no offset")
+    except (ValueError, KeyError, TypeError):
+        return problem(
+            422,
+            "invalid-data",
+            'the body must be {"now": "<RFC 3339 timestamp with offset>"}',
+            errors=[{"field": "now", "message": "an RFC 3339 timestamp with Z or an offset"}],
+        )
+    clock = request.app[CLOCK]
+    assert isinstance(clock, DatabaseClock)
+    try:
+        now = await clock.set(when)
+    except ClockWentBack as exc:
+        return problem(409, "clock-went-back", str(exc))
+    try:
+        async with asyncio.timeout(_BARRIER_SECONDS):
+            await request.app[BACKGROUND].processor.settle()
+    except TimeoutError:
+        return problem(
+            503, "clock-barrier-timeout", "the clock moved but the work due has not finished yet"
+        )
+    return web.json_response({"now": now.isoformat()})
+
+
+def add_routes(app: web.Application, *, test_clock: bool) -> None:
+    app.middlewares.append(_admin_only)
+    app.router.add_get("/admin/api/v1/subscriptions/{id}", subscription)
+    if test_clock:
+        app.router.add_get("/admin/api/v1/clock", get_clock)
+        app.router.add_post("/admin/api/v1/clock", set_clock)

@@ -1,0 +1,31 @@
+"""Bearer authentication of the admin API (CONTRACT §6)."""
+
+from __future__ import annotations
+
+import hmac
+
+from aiohttp import web
+
+from notify.keys import SETTINGS
+from webhooks.problems import problem
+
+
+def admin_refusal(request: web.Request) -> web.Response | None:
+    """None when the request carries ``Bearer <NOTIFY_ADMIN_TOKEN>``, else the 401 answer.
+
+    Without a configured token nobody is admitted.
+    """
+    expected = request.app[SETTINGS].admin_token
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if (
+        expected is None
+        or scheme.lower() != "bearer"
+        or not hmac.compare_digest(given.strip().encode(), expected.encode())
+    ):
+        return problem(
+            401,
+            "unauthorized",
+            "this endpoint needs Authorization: Bearer <admin token>",
+            headers={"WWW-Authenticate": 'Bearer realm="notify-admin"'},
+        )
+    return None
