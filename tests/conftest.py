@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from notify.db.engine import create_engine
 from notify.db.migrate import migrate
 from notify.db.models import Base
+from notify.feed import tables as _feed_tables  # noqa: F401  (puts the feed tables on Base)
 
 POSTGRES_URL = os.environ.get(
     "NOTIFY_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

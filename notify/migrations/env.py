@@ -10,6 +10,7 @@ from __future__ import annotations
 from alembic import context
 
 from notify.db.models import Base
+from notify.feed import tables as _feed_tables  # noqa: F401  (puts the feed tables on Base)
 
 connection = context.config.attributes.get("connection")
 if connection is None:

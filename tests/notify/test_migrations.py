@@ -10,6 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, head_revision, migrate
 from notify.db.models import Base
+from notify.feed import tables as _feed_tables  # noqa: F401  (puts the feed tables on Base)
 
 
 async def test_database_is_at_head_and_models_match(db_url: str) -> None:

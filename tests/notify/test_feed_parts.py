@@ -1,0 +1,288 @@
+"""The feed's parts on their own: texts, tags, buckets, the token cache and the version reader."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError
+
+from billingcore.feed import FeedItemState, FeedKind, Severity
+from billingcore.money import Money
+from billingcore.outcomes import facts
+from billingcore.state import Channel, Partner
+from notify.db.engine import create_engine
+from notify.feed.ratelimit import RateLimit, TokenBuckets
+from notify.feed.sync import audience_of, etag, item_id
+from notify.feed.texts import RENDERERS, render
+from notify.feed.tokens import InvalidAudience, TokenCache, audience_key, create_token, hash_token
+from notify.feed.versions import VersionReader
+from notify.handlers import Branding
+from tests.billingcore.factories import subscription
+
+BRAND = Branding(brand="Acme Cloud", portal_url="https://portal.example")
+
+
+def item(kind: FeedKind, **values: Any) -> FeedItemState:
+    return FeedItemState(
+        key=f"S-1:{kind.value}:x",
+        kind=kind,
+        severity=Severity.INFO,
+        facts=facts(**values),
+        expires_at=None,
+        dismissible=True,
+    )
+
+
+def test_every_kind_has_its_text() -> None:
+    assert set(RENDERERS) == set(FeedKind)
+
+
+@pytest.mark.parametrize(
+    ("kind", "values", "title", "body_part", "cta"),
+    [
+        (
+            FeedKind.RENEWAL_UPCOMING,
+            {"term_end": date(2027, 1, 1), "days_left": 1, "auto_renew": True, "channel": "direct"},
+            "Your Acme Cloud subscription renews in 1 day",
+            "renews automatically on January 1, 2027",
+            ("Review subscription", "https://portal.example/subscriptions/S-1"),
+        ),
+        (
+            FeedKind.RENEWAL_UPCOMING,
+            {
+                "term_end": date(2027, 1, 1),
+                "days_left": 7,
+                "auto_renew": False,
+                "channel": "direct",
+            },
+            "Your Acme Cloud subscription expires in 7 days",
+            "will not renew automatically",
+            ("Renew subscription", "https://portal.example/subscriptions/S-1/renew"),
+        ),
+        (
+            FeedKind.AUTO_RENEWAL_FAILED,
+            {"grace_ends": date(2027, 1, 15)},
+            "We could not renew your Acme Cloud subscription",
+            "before January 15, 2027",
+            ("Update payment method", "https://portal.example/payment_methods"),
+        ),
+        (
+            FeedKind.SUBSCRIPTION_EXPIRED,
+            {"expired_on": date(2027, 1, 1), "tier": "ultimate"},
+            "Your Acme Cloud subscription has expired",
+            "Acme Cloud Ultimate subscription expired on January 1, 2027",
+            ("Renew subscription", "https://portal.example/subscriptions/S-1/renew"),
+        ),
+        (
+            FeedKind.SEAT_OVERAGE,
+            {"billable_users": 15, "seats_paid_for": 10, "overage": 5, "billed_by": "qsr"},
+            "You are 5 users over your 10 seats",
+            "the overage will be billed at the next quarterly reconciliation",
+            ("Add seats", "https://portal.example/subscriptions/S-1/seats"),
+        ),
+        (
+            FeedKind.SEAT_OVERAGE,
+            {"billable_users": 2, "seats_paid_for": 1, "overage": 1, "billed_by": "true_up"},
+            "You are 1 user over your 1 seat",
+            "billed at renewal, in the annual true-up",
+            ("Add seats", "https://portal.example/subscriptions/S-1/seats"),
+        ),
+        (
+            FeedKind.SEATS_REMAINING,
+            {"billable_users": 10, "seats_paid_for": 10, "seats_left": 0},
+            "You have used all 10 of your seats",
+            "10 billable users on 10 seats",
+            ("Add seats", "https://portal.example/subscriptions/S-1/seats"),
+        ),
+        (
+            FeedKind.QSR_UPCOMING,
+            {
+                "quarter": 1,
+                "reconciliation_date": date(2026, 4, 1),
+                "overage": 2,
+                "amount": Money.of("522.00", "USD"),
+            },
+            "Quarterly reconciliation on April 1, 2026",
+            "$522.00",
+            ("Review seats", "https://portal.example/subscriptions/S-1/seats"),
+        ),
+    ],
+)
+def test_texts(
+    kind: FeedKind, values: dict[str, Any], title: str, body_part: str, cta: tuple[str, str]
+) -> None:
+    text = render(subscription(), item(kind, **values), BRAND)
+    assert text.title == title
+    assert body_part in text.body
+    assert text.cta is not None and (text.cta.label, text.cta.url) == cta
+
+
+def test_partner_subscriptions_are_sent_to_their_partner() -> None:
+    """A partner handles renewals: the text names them; an expired one has no portal link."""
+    sold = subscription(
+        channel=Channel.PARTNER, partner=Partner(name="Reseller Ltd", email="p@reseller.test")
+    )
+    upcoming = item(
+        FeedKind.RENEWAL_UPCOMING,
+        term_end=date(2027, 1, 1),
+        days_left=3,
+        auto_renew=False,
+        channel="partner",
+    )
+    assert "Contact Reseller Ltd to renew it" in render(sold, upcoming, BRAND).body
+    expired = render(
+        sold,
+        item(FeedKind.SUBSCRIPTION_EXPIRED, expired_on=date(2027, 1, 1), tier="premium"),
+        BRAND,
+    )
+    assert "Contact Reseller Ltd" in expired.body and expired.cta is None
+
+
+def test_dates_and_money_follow_the_customer_locale() -> None:
+    german = subscription()
+    german = replace(german, customer=replace(german.customer, locale="de"))
+    text = render(
+        german,
+        item(
+            FeedKind.QSR_UPCOMING,
+            quarter=1,
+            reconciliation_date=date(2026, 4, 1),
+            overage=2,
+            amount=Money.of("1522.00", "EUR"),
+        ),
+        BRAND,
+    )
+    assert "1. April 2026" in text.title
+    assert "1.522,00\xa0€" in text.body
+
+
+def test_audiences_and_ids() -> None:
+    saas = subscription()
+    assert audience_of(saas) == "namespace:ns-1"
+    assert audience_of(replace(saas, namespace_id=None)) is None
+    from billingcore.state import Deployment
+
+    managed = replace(saas, deployment=Deployment.SELF_MANAGED, namespace_id=None)
+    assert audience_of(managed) is None
+    assert audience_of(replace(managed, instance_id="i-1")) == "instance:i-1"
+    assert item_id("S-1", "S-1:seat_overage:2026-01-01") == item_id(
+        "S-1", "S-1:seat_overage:2026-01-01"
+    )
+    assert item_id("S-1", "k").startswith("fi_") and len(item_id("S-1", "k")) == 27
+    assert item_id("S-1", "k") != item_id("S-2", "k")
+
+
+@pytest.mark.parametrize(
+    ("namespace", "instance"),
+    [(None, None), ("a", "b"), ("", None), (None, " x"), ("x" * 129, None), ("a\nb", None)],
+)
+def test_bad_audiences_are_refused(namespace: str | None, instance: str | None) -> None:
+    with pytest.raises(InvalidAudience):
+        audience_key(namespace, instance)
+
+
+def test_etag_counts_the_expiries_passed() -> None:
+    """Same version, an expiry passed: another tag; nothing recorded: the version alone."""
+    at = datetime(2027, 1, 1, tzinfo=UTC)
+    micros = int(at.timestamp()) * 1_000_000
+    expiries = f"{micros} {micros + 86_400_000_000}"
+    before = datetime(2026, 12, 31, 23, 59, tzinfo=UTC)
+    assert etag(3, expiries, before) == '"3.0"'
+    assert etag(3, expiries, at) == '"3.1"'
+    assert etag(3, expiries, datetime(2027, 1, 2, tzinfo=UTC)) == '"3.2"'
+    assert etag(3, "", at) == '"3.0"'
+
+
+def test_buckets_refill_and_say_how_long_to_wait() -> None:
+    moment = [0.0]
+    buckets = TokenBuckets(RateLimit(per_second=2.0, burst=3), monotonic=lambda: moment[0])
+    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert buckets.take("a") == pytest.approx(0.5)
+    assert buckets.take("b") == 0.0  # independent
+    moment[0] = 0.5
+    assert buckets.take("a") == 0.0
+    assert buckets.take("a") == pytest.approx(0.5)
+    moment[0] = 100.0
+    assert [buckets.take("a") for _ in range(3)] == [0.0, 0.0, 0.0]  # capped at the burst
+
+
+def test_buckets_drop_idle_entries_when_full() -> None:
+    moment = [0.0]
+    buckets = TokenBuckets(
+        RateLimit(per_second=1.0, burst=2), monotonic=lambda: moment[0], max_entries=3
+    )
+    for key in "abc":
+        buckets.take(key)
+    moment[0] = 10.0  # a, b, c are full again: as good as absent
+    buckets.take("a")
+    buckets.take("d")
+    assert len(buckets) == 2
+    busy = TokenBuckets(RateLimit(per_second=1.0, burst=2), monotonic=lambda: 0.0, max_entries=2)
+    for key in "abc":
+        assert busy.take(key) == 0.0
+    assert len(busy) == 1  # nothing idle to drop: start over
+
+
+def count_queries(engine: Any) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def _count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append(statement)
+
+    return seen
+
+
+async def test_concurrent_version_reads_share_one_query(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as conn:
+            from notify.feed.sync import bump_version
+
+            await bump_version(conn, "namespace:a", datetime(2026, 1, 1, tzinfo=UTC))
+        reader = VersionReader(engine)
+        await reader.read("namespace:warm-up")
+        queries = count_queries(engine)
+        answers = await asyncio.gather(
+            *(reader.read(a) for a in ["namespace:a", "namespace:b", "namespace:a"] * 10)
+        )
+        assert len(queries) == 1
+        assert answers[:3] == [(1, ""), (0, ""), (1, "")]
+    finally:
+        await engine.dispose()
+
+
+async def test_token_lookups_are_cached(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        token = await create_token(engine, instance_id="i-1")
+        cache = TokenCache(engine, ttl=60)
+        queries = count_queries(engine)
+        for _ in range(3):
+            assert await cache.audience(hash_token(token)) == "instance:i-1"
+            assert await cache.audience(hash_token("nft_unknown")) is None
+        assert len(queries) == 2
+        expired = TokenCache(engine, ttl=0)
+        await expired.audience(hash_token(token))
+        await expired.audience(hash_token(token))
+        assert len(queries) == 4
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failed_version_read_reaches_every_waiting_request(tmp_path: Any) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path}/no-such-dir/notify.db")
+    try:
+        reader = VersionReader(engine)
+        results = await asyncio.gather(
+            reader.read("namespace:a"), reader.read("namespace:b"), return_exceptions=True
+        )
+        assert all(isinstance(r, DBAPIError) for r in results)
+    finally:
+        await engine.dispose()
