@@ -27,6 +27,7 @@ from sqlalchemy import Executable, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notify.db.engine import write_gate
 from notify.db.models import EventStatus, InboxEvent
 from webhooks.receipt import Answer, Receipt, StorageUnavailable
 
@@ -119,7 +120,7 @@ class Inbox:
 
     async def _store(self, receipts: list[Receipt]) -> dict[str, tuple[bool, str]]:
         """Insert new receipts; return id → (inserted now, stored body hash) for every id."""
-        async with self._engine.begin() as conn:
+        async with write_gate(self._engine), self._engine.begin() as conn:
             result = await conn.execute(self._insert, [_row(r) for r in receipts])
             inserted = set(result.scalars().all())
             outcome = {r.id: (True, r.body_sha256) for r in receipts if r.id in inserted}

@@ -46,7 +46,7 @@ from billingcore import (
 from billingcore.dates import midnight
 from notify import codec
 from notify.clock import Clock
-from notify.db.engine import immediate
+from notify.db.engine import immediate, write_gate
 from notify.db.models import (
     Counter,
     EventStatus,
@@ -116,7 +116,7 @@ class Processor:
         mail_from: str,
         on_enqueued: Callable[[], None] = lambda: None,
         on_change: Sequence[ChangeHook] = (),
-        batch_size: int = 100,
+        batch_size: int = 20,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -138,7 +138,7 @@ class Processor:
         """Process until ``stop``: woken by new events, and every ``interval`` for occasions."""
         while not stop.is_set():
             try:
-                await self.drain()
+                await self.drain(stop)
             except Exception:
                 log.exception("processor.pass_failed")
             with contextlib.suppress(TimeoutError):
@@ -152,13 +152,13 @@ class Processor:
                         stopper.cancel()
             wakeup.clear()
 
-    async def drain(self) -> int:
-        """Process every pending event, then every occasion due by now; return the work done."""
+    async def drain(self, stop: asyncio.Event | None = None) -> int:
+        """Process every pending event, then every occasion due by now; return the work done.
+        With ``stop``, return early once it is set (between transactions)."""
         done = 0
-        while handled := await self.events_once():
-            done += handled
-        while handled := await self.occasions_once():
-            done += handled
+        for step in (self.events_once, self.occasions_once):
+            while not (stop is not None and stop.is_set()) and (handled := await step()):
+                done += handled
         return done
 
     async def settle(self) -> None:
@@ -509,7 +509,7 @@ class Processor:
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with self._engine.connect() as conn:
+        async with write_gate(self._engine), self._engine.connect() as conn:
             if not self._postgres:
                 conn = await immediate(conn)
             async with conn.begin():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from typing import Any
 
 from sqlalchemy import event
@@ -48,3 +51,22 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 async def immediate(conn: AsyncConnection) -> AsyncConnection:
     """Mark ``conn`` so its next transaction takes the write lock at once on SQLite."""
     return await conn.execution_options(**{IMMEDIATE: True})
+
+
+_WRITE_GATES: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[object]:
+    """Held around every write transaction of this process on SQLite.
+
+    SQLite has one write lock per database; writers of one process that meet there wait in
+    SQLite's busy handler, which sleeps in steps of up to 100 ms. Queueing them on an asyncio
+    lock instead hands the write lock over at once (measured: ingestion with the processor
+    running went from ~50 to several hundred events/s). PostgreSQL needs no gate.
+    """
+    if engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    gate = _WRITE_GATES.get(engine)
+    if gate is None:
+        gate = _WRITE_GATES[engine] = asyncio.Lock()
+    return gate
