@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     serve = commands.add_parser("serve", help="HTTP API, delivery worker and scheduler")
     serve.add_argument("--no-worker", action="store_true", help="HTTP API only")
+    commands.add_parser("worker", help="delivery worker and scheduler, without HTTP")
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
     return parser
 
@@ -48,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == "worker":
+            return asyncio.run(_worker(settings))
         return asyncio.run(_serve(settings, worker=not args.no_worker))
     except KeyboardInterrupt:
         return 130
@@ -80,6 +83,36 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
     await stop.wait()
     log.info("notify.stopping")
     await runner.cleanup()
+    return 0
+
+
+async def _worker(settings: Settings) -> int:
+    """Background work without HTTP, until SIGTERM or SIGINT; any number may share PostgreSQL."""
+    # Imported here: only this command compiles templates and talks to a mail server.
+    from notify.delivery import DeliveryService
+    from notify.metrics import Metrics
+    from notify.rendering import Renderer
+
+    engine = create_engine(settings.database_url)
+    try:
+        await migrate(engine)
+        metrics = Metrics()
+        delivery = DeliveryService.from_settings(settings, engine, Renderer.load(), metrics)
+        # The single place where the processor and the scheduler join delivery in this process.
+        components = [delivery]
+        for component in components:
+            await component.start()
+        print(f"notify: worker {delivery.deliverer.owner} running", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("notify.stopping")
+        for component in reversed(components):
+            await component.stop()
+    finally:
+        await engine.dispose()
     return 0
 
 

@@ -10,6 +10,7 @@ answering it: a test kills a client from there, at a precise point of a conversa
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -17,11 +18,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import cached_property
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from tests.processes import free_port
+
+_MESSAGE_ID = re.compile(rb"^Message-ID:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -29,8 +33,14 @@ class Received:
     peer: str  # the client's (host, port): one value per connection
     recipient: str
     message_id: str
-    message: EmailMessage
     raw: bytes
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        """Parsed on first use only: parsing every message would make the server the bottleneck."""
+        parsed = message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
 
 class _Handler:
@@ -49,13 +59,12 @@ class _Handler:
 
     async def handle_DATA(self, _server: Any, session: Any, envelope: Any) -> str:
         raw = bytes(envelope.original_content or envelope.content)
-        parsed = message_from_bytes(raw, policy=policy.default)
-        assert isinstance(parsed, EmailMessage)
+        head = raw.split(b"\r\n\r\n", 1)[0]
+        found = _MESSAGE_ID.search(head)
         item = Received(
             peer=str(session.peer),
             recipient=envelope.rcpt_tos[0],
-            message_id=str(parsed["Message-ID"]),
-            message=parsed,
+            message_id=found.group(1).decode() if found else "",
             raw=raw,
         )
         return self._server._arrived(item)

@@ -22,6 +22,7 @@ from notify.delivery.tokens import sign_token, unsubscribe_key, verify_token
 from notify.delivery.transports import (
     DeliveryError,
     FileTransport,
+    Outgoing,
     PermanentFailure,
     SmtpTransport,
     TransientFailure,
@@ -40,6 +41,7 @@ __all__ = [
     "DeliveryService",
     "FileTransport",
     "Letter",
+    "Outgoing",
     "PermanentFailure",
     "RenderedLike",
     "Renders",
@@ -75,11 +77,13 @@ def transport_for(settings: Settings) -> Transport:
 class DeliveryService:
     """A running Deliverer as one component: ``start()`` on startup, ``stop()`` on shutdown."""
 
-    def __init__(self, deliverer: Deliverer, transport: Transport) -> None:
+    def __init__(
+        self, deliverer: Deliverer, transport: Transport, wakeup: asyncio.Event | None = None
+    ) -> None:
         self.deliverer = deliverer
         self._transport = transport
         self._stop = asyncio.Event()
-        self._wakeup = asyncio.Event()
+        self._wakeup = wakeup if wakeup is not None else asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     @classmethod
@@ -91,12 +95,14 @@ class DeliveryService:
         metrics: Metrics,
         *,
         policy: DeliveryPolicy = DEFAULT_POLICY,
+        wakeup: asyncio.Event | None = None,
     ) -> DeliveryService:
+        """Wire a service; ``wakeup`` is the event whoever fills the outbox sets (optional)."""
         transport = transport_for(settings)
         deliverer = Deliverer(
             engine, renderer, transport, settings, metrics, worker_name(), policy=policy
         )
-        return cls(deliverer, transport)
+        return cls(deliverer, transport, wakeup)
 
     async def start(self) -> None:
         """Start delivering in the background."""

@@ -1,23 +1,25 @@
-"""Turn one outbox row into the email that goes out: render its kind, then set the headers."""
+"""Turn one outbox row into the email that goes out: render its kind, then assemble it."""
 
 from __future__ import annotations
 
 import json
+import secrets
+from binascii import b2a_qp
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
 from notify.delivery.tokens import sign_token
+from notify.delivery.transports import Outgoing
+
+CRLF = "\r\n"
 
 # The kinds a recipient may opt out of (contract, section 4); every other kind is a
 # confirmation, invoice or failure and carries no List-Unsubscribe.
 REMINDER_KINDS = frozenset({"renewal_reminder", "auto_renewal_upcoming", "payment_method_expiring"})
-
-
-_CTE = "quoted-printable"
 
 
 class RenderedLike(Protocol):
@@ -58,7 +60,7 @@ class Composer:
         token = sign_token(self.unsubscribe_key, subscription_id, recipient)
         return f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
 
-    def compose(self, letter: Letter, now: datetime) -> EmailMessage:
+    def compose(self, letter: Letter, now: datetime) -> Outgoing:
         """The complete message for ``letter``; rendering errors propagate unchanged."""
         context: dict[str, Any] = json.loads(letter.context)
         reminder = letter.kind in REMINDER_KINDS
@@ -66,19 +68,75 @@ class Composer:
         if reminder:
             context["unsubscribe_url"] = unsubscribe
         rendered = self.renderer.render(letter.kind, context)
-        message = EmailMessage()
-        message["From"] = self.mail_from
-        message["To"] = letter.recipient
-        message["Subject"] = rendered.subject
-        message["Date"] = format_datetime(now)
-        message["Message-ID"] = letter.message_id
-        message["X-Notify-Kind"] = letter.kind
-        message["X-Notify-Subscription"] = letter.subscription_id
-        message["X-Notify-Idempotency-Key"] = letter.idempotency_key
+        headers = [
+            ("From", _address(self.mail_from)),
+            ("To", _address(letter.recipient)),
+            ("Subject", rendered.subject),
+            ("Date", format_datetime(now)),
+            ("Message-ID", letter.message_id),
+            ("X-Notify-Kind", letter.kind),
+            ("X-Notify-Subscription", letter.subscription_id),
+            ("X-Notify-Idempotency-Key", letter.idempotency_key),
+        ]
         if reminder:
-            message["List-Unsubscribe"] = f"<{unsubscribe}>"
-            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        # Quoted-printable: readable in an .eml file and safe for servers without 8BITMIME.
-        message.set_content(rendered.text, subtype="plain", charset="utf-8", cte=_CTE)
-        message.add_alternative(rendered.html, subtype="html", charset="utf-8", cte=_CTE)
-        return message
+            headers.append(("List-Unsubscribe", f"<{unsubscribe}>"))
+            headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        return Outgoing(
+            sender=parseaddr(self.mail_from)[1],
+            message_id=letter.message_id,
+            data=assemble(headers, rendered.text, rendered.html),
+        )
+
+
+# Assembled by hand rather than through email.message: its header objects, content manager
+# and generator cost about ten milliseconds per email on this machine, a hundred times this.
+# The shape is always the same and simple: headers, then multipart/alternative of two
+# quoted-printable UTF-8 parts (readable in an .eml file, safe for servers without 8BITMIME).
+
+
+def _address(value: str) -> str:
+    name, address = parseaddr(value)
+    if value.isascii() or not name:
+        return value
+    return formataddr((name, address), charset="utf-8")
+
+
+def _header(name: str, value: str) -> bytes:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"the {name} header would span lines: {value!r}")
+    if value.isascii() and (len(value) <= 76 or " " not in value):
+        # A long value without spaces (a URL, a key) cannot be folded, and RFC 2047 encoding
+        # would break it for mail clients; it stays well under the 998-character limit.
+        return f"{name}: {value}\r\n".encode("ascii")
+    folded = Header(value, "us-ascii" if value.isascii() else "utf-8", header_name=name)
+    return f"{name}: {folded.encode(linesep=CRLF)}\r\n".encode("ascii")
+
+
+def _part(subtype: str, body: str, boundary: bytes) -> bytes:
+    lines = body.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
+    encoded = b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    return b"".join(
+        (
+            b"--" + boundary + b"\r\n",
+            b"Content-Type: text/" + subtype.encode() + b'; charset="utf-8"\r\n',
+            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            encoded,
+            b"\r\n",
+        )
+    )
+
+
+def assemble(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
+    """An RFC 5322 message (CRLF line ends): the headers, then text/plain and text/html."""
+    # "=_" never occurs in quoted-printable text, so the boundary cannot collide with a body.
+    boundary = ("=_" + secrets.token_hex(12)).encode()
+    return b"".join(
+        (
+            *(_header(name, value) for name, value in headers),
+            b"MIME-Version: 1.0\r\n",
+            b'Content-Type: multipart/alternative; boundary="' + boundary + b'"\r\n\r\n',
+            _part("plain", text, boundary),
+            _part("html", html, boundary),
+            b"--" + boundary + b"--\r\n",
+        )
+    )

@@ -21,11 +21,12 @@ import logging
 import os
 import re
 import tempfile
+from dataclasses import dataclass
+from email import message_from_bytes
 from email.message import EmailMessage
-from email.policy import EmailPolicy
-from email.utils import parseaddr
+from email.policy import default
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosmtplib
 
@@ -34,37 +35,19 @@ from notify.config import SmtpSettings
 log = logging.getLogger(__name__)
 
 
-class _WirePolicy(EmailPolicy):
-    """The SMTP policy, except that a one-word printable ASCII header is written as it is.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outgoing:
+    """One finished email: its envelope sender, its Message-ID and its bytes (CRLF)."""
 
-    The standard policy folds long headers at 78 characters and, when a value has no space to
-    fold at, turns it into RFC 2047 encoded words: a long List-Unsubscribe URL or idempotency
-    key would arrive as ``=?utf-8?q?...?=``, which mail clients do not decode there. Such values
-    stay well under the 998-character line limit.
-    """
+    sender: str
+    message_id: str
+    data: bytes
 
-    def _verbatim(self, name: str, value: Any) -> str | None:
-        text = str(value)
-        if text and text.isascii() and text.isprintable() and not any(c.isspace() for c in text):
-            return f"{name}: {text}{self.linesep}"
-        return None
-
-    def fold(self, name: str, value: Any) -> str:
-        return self._verbatim(name, value) or super().fold(name, value)
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        verbatim = self._verbatim(name, value)
-        if verbatim is not None:
-            return verbatim.encode("ascii")
-        return super().fold_binary(name, value)
-
-
-WIRE_POLICY = _WirePolicy(linesep="\r\n", cte_type="7bit")
-
-
-def wire_bytes(message: EmailMessage) -> bytes:
-    """The message as it goes over SMTP and into .eml files."""
-    return message.as_bytes(policy=WIRE_POLICY)
+    def parsed(self) -> EmailMessage:
+        """The message as a mail client would read it (for inspection, not for sending)."""
+        message = message_from_bytes(self.data, policy=default)
+        assert isinstance(message, EmailMessage)
+        return message
 
 
 class DeliveryError(Exception):
@@ -84,7 +67,7 @@ class PermanentFailure(DeliveryError):
 
 
 class Transport(Protocol):
-    async def send(self, message: EmailMessage, recipient: str) -> None:
+    async def send(self, message: Outgoing, recipient: str) -> None:
         """Hand ``message`` over for ``recipient``; raise a DeliveryError when it was not."""
         ...
 
@@ -161,9 +144,8 @@ class SmtpTransport:
             timeout=self._timeout,
         )
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
-        sender = parseaddr(str(message["From"]))[1]
-        data = wire_bytes(message)
+    async def send(self, message: Outgoing, recipient: str) -> None:
+        sender, data = message.sender, message.data
         async with self._slots:
             client = self._idle.pop() if self._idle else self._client()
             reusable = False
@@ -221,13 +203,9 @@ class FileTransport:
     def __init__(self, mail_dir: Path) -> None:
         self.mail_dir = mail_dir
 
-    async def send(self, message: EmailMessage, recipient: str) -> None:
-        message_id = message["Message-ID"]
-        if not message_id:
-            raise PermanentFailure("message has no Message-ID", suppress=False)
-        data = wire_bytes(message)
+    async def send(self, message: Outgoing, recipient: str) -> None:
         try:
-            await asyncio.to_thread(self._write, eml_name(str(message_id)), data)
+            await asyncio.to_thread(self._write, eml_name(message.message_id), message.data)
         except OSError as exc:
             raise TransientFailure(f"cannot write to {self.mail_dir}: {exc}") from exc
 

@@ -19,7 +19,6 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.message import EmailMessage
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import (
@@ -36,7 +35,7 @@ from notify.delivery.compose import Composer, Renders
 from notify.delivery.outbox import Claimed, Outcome
 from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
 from notify.delivery.tokens import unsubscribe_key
-from notify.delivery.transports import PermanentFailure, TransientFailure, Transport
+from notify.delivery.transports import Outgoing, PermanentFailure, TransientFailure, Transport
 from notify.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -203,7 +202,7 @@ class Deliverer:
             next_attempt_at=decision.next_attempt_at,
         )
 
-    async def _send(self, message: EmailMessage, recipient: str) -> None:
+    async def _send(self, message: Outgoing, recipient: str) -> None:
         started = time.perf_counter()
         result = "sent"
         try:

@@ -7,6 +7,7 @@ import itertools
 import json
 import random
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
@@ -186,13 +187,24 @@ class World:
         return 0.0 if value is None else float(value)
 
 
-@pytest.fixture
-async def world(engine: AsyncEngine, db_url: str, server: SmtpServer) -> AsyncIterator[World]:
+@asynccontextmanager
+async def smtp_world(db_url: str, server: SmtpServer) -> AsyncIterator[World]:
+    """A World on its own engine, delivering to ``server``."""
+    engine = create_engine(db_url)
     settings = settings_for(db_url, server)
     assert settings.smtp is not None
     transport = SmtpTransport(settings.smtp, timeout=10)
-    yield World(engine, settings, transport)
-    await transport.close()
+    try:
+        yield World(engine, settings, transport)
+    finally:
+        await transport.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+async def world(db_url: str, server: SmtpServer) -> AsyncIterator[World]:
+    async with smtp_world(db_url, server) as world:
+        yield world
 
 
 async def test_one_email_is_delivered_with_every_header(world: World, server: SmtpServer) -> None:

@@ -14,11 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.app import create_app
 from notify.config import Settings
-from notify.db.engine import create_engine
 from notify.db.models import Unsubscribe
-from notify.delivery import SmtpTransport, sign_token, unsubscribe_key
+from notify.delivery import sign_token, unsubscribe_key
 from notify.web import admin_suppressions, unsubscribe
-from tests.notify.test_delivery import World, add_rows, drain, row_of, settings_for
+from tests.notify.test_delivery import World, add_rows, drain, row_of, smtp_world
 from tests.smtp import SmtpServer, smtp_server
 
 Client = TestClient[Any, Any]
@@ -51,13 +50,8 @@ def server() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 async def world(db_url: str, server: SmtpServer, app_client: Client) -> AsyncIterator[World]:
-    engine = create_engine(db_url)
-    settings = settings_for(db_url, server)
-    assert settings.smtp is not None
-    transport = SmtpTransport(settings.smtp, timeout=10)
-    yield World(engine, settings, transport)
-    await transport.close()
-    await engine.dispose()
+    async with smtp_world(db_url, server) as world:
+        yield world
 
 
 async def opt_outs(engine: AsyncEngine) -> list[tuple[str, str]]:
