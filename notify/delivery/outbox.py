@@ -19,7 +19,7 @@ from sqlalchemy import Table, and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import immediate
+from notify.db.engine import immediate, write_gate
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
 from notify.delivery.compose import REMINDER_KINDS, Letter
 
@@ -110,7 +110,7 @@ async def claim(
             t.c.attempts,
         )
     )
-    async with engine.connect() as conn:
+    async with write_gate(engine), engine.connect() as conn:
         conn = await immediate(conn)
         async with conn.begin():
             rows = (await conn.execute(statement)).all()
@@ -175,7 +175,7 @@ async def record(
     t = OUTBOX
     applied: set[int] = set()
     insert = _insert(engine)
-    async with engine.begin() as conn:
+    async with write_gate(engine), engine.begin() as conn:
         for outcome in outcomes:
             if outcome.suppress is not None:
                 address, reason = outcome.suppress

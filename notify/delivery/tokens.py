@@ -20,6 +20,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notify.db.engine import write_gate
 from notify.db.models import ServiceSetting
 
 KEY_NAME = "unsubscribe_key"
@@ -80,7 +81,7 @@ async def unsubscribe_key(engine: AsyncEngine) -> bytes:
     """The signing key, generated and stored on first use; concurrent starters agree on one."""
     table = cast(Table, ServiceSetting.__table__)
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    async with engine.begin() as conn:
+    async with write_gate(engine), engine.begin() as conn:
         await conn.execute(
             insert(table)
             .values(name=KEY_NAME, value=_b64(secrets.token_bytes(32)))

@@ -2,41 +2,24 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy import delete, select
 
+from notify.db.engine import write_gate
 from notify.delivery.outbox import SUPPRESSIONS, normalize_address
-from notify.keys import ENGINE, SETTINGS
+from notify.keys import ENGINE
+from notify.web.auth import admin_refusal
 from webhooks.problems import problem
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def authorized(request: web.Request) -> bool:
-    """The request carries ``Bearer NOTIFY_ADMIN_TOKEN``; with no token configured, none does."""
-    token = request.app[SETTINGS].admin_token
-    if token is None:
-        return False
-    header = request.headers.get("Authorization", "")
-    scheme, _, given = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
-
-
 def _admin(handler: Handler) -> Handler:
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if not authorized(request):
-            return problem(
-                401,
-                "unauthorized",
-                "a valid admin bearer token is required",
-                headers={"WWW-Authenticate": 'Bearer realm="notify-admin"'},
-            )
-        return await handler(request)
+        refusal = admin_refusal(request)
+        return refusal if refusal is not None else await handler(request)
 
     return guarded
 
@@ -64,7 +47,8 @@ async def list_suppressions(request: web.Request) -> web.StreamResponse:
 
 async def lift_suppression(request: web.Request) -> web.StreamResponse:
     address = normalize_address(request.match_info["address"])
-    async with request.app[ENGINE].begin() as conn:
+    engine = request.app[ENGINE]
+    async with write_gate(engine), engine.begin() as conn:
         result = await conn.execute(delete(SUPPRESSIONS).where(SUPPRESSIONS.c.address == address))
     if result.rowcount == 0:
         return problem(404, "not-suppressed", f"{address} is not suppressed")

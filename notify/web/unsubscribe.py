@@ -13,6 +13,7 @@ from html import escape
 from aiohttp import web
 from sqlalchemy.dialects import postgresql, sqlite
 
+from notify.db.engine import write_gate
 from notify.delivery.outbox import UNSUBSCRIBES, normalize_address
 from notify.delivery.tokens import OptOut, unsubscribe_key, verify_token
 from notify.keys import ENGINE
@@ -68,7 +69,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
         return _not_found()
     engine = request.app[ENGINE]
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    async with engine.begin() as conn:
+    async with write_gate(engine), engine.begin() as conn:
         await conn.execute(
             insert(UNSUBSCRIBES)
             .values(
