@@ -67,10 +67,13 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def transport_for(settings: Settings) -> Transport:
+def transport_for(settings: Settings, policy: DeliveryPolicy = DEFAULT_POLICY) -> Transport:
     """SMTP when ``NOTIFY_SMTP_URL`` is set, else .eml files under ``NOTIFY_MAIL_DIR``."""
     if settings.smtp is not None:
-        return SmtpTransport(settings.smtp)
+        # One connection per concurrent send: no send spends its timeout waiting for a slot.
+        return SmtpTransport(
+            settings.smtp, connections=policy.concurrency, timeout=policy.send_timeout
+        )
     return FileTransport(settings.mail_dir)
 
 
@@ -98,7 +101,7 @@ class DeliveryService:
         wakeup: asyncio.Event | None = None,
     ) -> DeliveryService:
         """Wire a service; ``wakeup`` is the event whoever fills the outbox sets (optional)."""
-        transport = transport_for(settings)
+        transport = transport_for(settings, policy)
         deliverer = Deliverer(
             engine, renderer, transport, settings, metrics, worker_name(), policy=policy
         )
