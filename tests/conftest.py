@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -50,16 +51,22 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_url(worker_id: str) -> Iterator[str]:
-    """A migrated PostgreSQL database of this xdist worker's own."""
-    name = f"notify_test_{worker_id}"
+    """A migrated PostgreSQL database of this test process's own, dropped at the end.
 
-    async def create() -> None:
+    Named by worker and process id, so concurrent test runs never share one.
+    """
+    name = f"notify_test_{worker_id}_{os.getpid()}"
+
+    async def run(*statements: str) -> None:
         conn = await asyncpg.connect(_dsn(POSTGRES_URL), timeout=5)
         try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.execute(f'CREATE DATABASE "{name}"')
+            for statement in statements:
+                await conn.execute(statement)
         finally:
             await conn.close()
+
+    def create() -> Coroutine[Any, Any, None]:
+        return run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
 
     try:
         asyncio.run(create())
@@ -71,6 +78,7 @@ def postgres_url(worker_id: str) -> Iterator[str]:
     url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     asyncio.run(_migrate(url))
     yield url
+    asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 _TABLES = ", ".join(f'"{t.name}"' for t in reversed(Base.metadata.sorted_tables))
