@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.clock import Clock
 from notify.config import Settings
+from notify.delivery import DeliveryService
 from notify.handlers import Branding
 from notify.metrics import Metrics
 from notify.processor import Processor
+from notify.rendering import Renderer
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,9 @@ class Background:
             mail_from=settings.mail_from,
             on_enqueued=self.delivery_wakeup.set,
         )
+        self.delivery = DeliveryService.from_settings(
+            settings, engine, Renderer.load(), metrics, wakeup=self.delivery_wakeup
+        )
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -46,6 +51,7 @@ class Background:
         self.processor_wakeup.set()
 
     async def start(self) -> None:
+        await self.delivery.start()
         self._tasks.append(
             asyncio.create_task(
                 self.processor.run(
@@ -62,3 +68,4 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.delivery.stop()

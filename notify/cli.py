@@ -17,9 +17,12 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from notify.app import create_app
+from notify.background import Background
+from notify.clock import business_clock
 from notify.config import ConfigError, Settings, load_settings
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
+from notify.metrics import Metrics
 
 log = logging.getLogger("notify")
 
@@ -70,7 +73,7 @@ async def _migrate(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, *, worker: bool) -> int:
-    app = create_app(settings)
+    app = create_app(settings, run_worker=worker)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=1024, reuse_address=True)
@@ -88,29 +91,21 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
 
 async def _worker(settings: Settings) -> int:
     """Background work without HTTP, until SIGTERM or SIGINT; any number may share PostgreSQL."""
-    # Imported here: only this command compiles templates and talks to a mail server.
-    from notify.delivery import DeliveryService
-    from notify.metrics import Metrics
-    from notify.rendering import Renderer
-
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
-        metrics = Metrics()
-        delivery = DeliveryService.from_settings(settings, engine, Renderer.load(), metrics)
-        # The single place where the processor and the scheduler join delivery in this process.
-        components = [delivery]
-        for component in components:
-            await component.start()
-        print(f"notify: worker {delivery.deliverer.owner} running", flush=True)
+        background = Background(
+            settings, engine, business_clock(settings.test_clock, engine), Metrics()
+        )
+        await background.start()
+        print(f"notify: worker {background.delivery.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("notify.stopping")
-        for component in reversed(components):
-            await component.stop()
+        await background.stop()
     finally:
         await engine.dispose()
     return 0

@@ -16,7 +16,6 @@ from notify.app import create_app
 from notify.config import Settings
 from notify.db.models import Unsubscribe
 from notify.delivery import sign_token, unsubscribe_key
-from notify.web import admin_suppressions, unsubscribe
 from tests.notify.test_delivery import World, add_rows, drain, row_of, smtp_world
 from tests.smtp import SmtpServer, smtp_server
 
@@ -25,14 +24,8 @@ UNSUBSCRIBES = cast(Table, Unsubscribe.__table__)
 
 
 def delivery_app(settings: Settings) -> web.Application:
-    """The real application, with the delivery routes added unless the factory has them."""
-    app = create_app(settings, run_migrations=False)
-    paths = {resource.canonical for resource in app.router.resources()}
-    if "/unsubscribe/{token}" not in paths:
-        unsubscribe.add_routes(app)
-    if "/admin/api/v1/suppressions" not in paths:
-        admin_suppressions.add_routes(app)
-    return app
+    """The real application; the tests drive delivery themselves, so no background work."""
+    return create_app(settings, run_migrations=False, run_worker=False)
 
 
 @pytest.fixture
