@@ -66,6 +66,13 @@ async def create_token(
     return token
 
 
+class Missing:
+    """Not in the cache (distinct from a remembered "no such token")."""
+
+
+MISSING = Missing()
+
+
 class TokenCache:
     """token hash → audience (None: no such token), remembered for ``ttl`` seconds.
 
@@ -80,16 +87,23 @@ class TokenCache:
         self._max = max_entries
         self._entries: dict[str, tuple[str | None, float]] = {}
 
+    def cached(self, token_hash: str) -> str | Missing | None:
+        """The remembered answer without waiting, or ``MISSING`` when it must be looked up."""
+        entry = self._entries.get(token_hash)
+        if entry is not None and entry[1] > time.monotonic():
+            return entry[0]
+        return MISSING
+
     async def audience(self, token_hash: str) -> str | None:
+        known = self.cached(token_hash)
+        if not isinstance(known, Missing):
+            return known
         now = time.monotonic()
-        cached = self._entries.get(token_hash)
-        if cached is not None and cached[1] > now:
-            return cached[0]
         async with self._engine.connect() as conn:
             found = await conn.execute(
                 select(TOKENS.c.audience).where(TOKENS.c.token_hash == token_hash)
             )
-            audience = found.scalar_one_or_none()
+            audience: str | None = found.scalar_one_or_none()
         if len(self._entries) >= self._max:
             self._entries.clear()
         self._entries[token_hash] = (audience, now + self._ttl)

@@ -28,6 +28,7 @@ from notify.feed.sync import bump_version, etag, visible
 from notify.feed.tables import FeedItemRow
 from notify.feed.tokens import (
     InvalidAudience,
+    Missing,
     TokenCache,
     create_token,
     hash_token,
@@ -93,6 +94,7 @@ def install(
             buckets=TokenBuckets(limit),
         )
         yield
+        await app[FEED].versions.close()
 
     app.cleanup_ctx.append(start)
     app.router.add_get("/api/v1/feed", get_feed)
@@ -202,15 +204,17 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
 
 async def _authorize(request: web.Request, feed: Feed) -> str | web.Response:
     """The token's audience, or the 401 / 429 / 503 answer."""
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not looks_like_token(token):
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip()
+    if header[:7].lower() != "bearer " or not looks_like_token(token):
         return _unauthorized()
     token_hash = hash_token(token)
-    try:
-        audience = await feed.tokens.audience(token_hash)
-    except (DBAPIError, OSError) as exc:
-        return _unavailable(exc)
+    audience = feed.tokens.cached(token_hash)
+    if isinstance(audience, Missing):
+        try:
+            audience = await feed.tokens.audience(token_hash)
+        except (DBAPIError, OSError) as exc:
+            return _unavailable(exc)
     if audience is None:
         return _unauthorized()
     wait = feed.buckets.take(token_hash)

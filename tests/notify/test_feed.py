@@ -230,6 +230,7 @@ async def test_an_unavailable_database_is_503(service: Service, tmp_path: Any) -
     token = await service.token(namespace_id="ns_1")
     broken = create_engine(f"sqlite+aiosqlite:///{tmp_path}/no-such-dir/notify.db")
     try:
+        await service.app[FEED].versions.close()
         service.app[FEED].versions = VersionReader(broken)
         resp = await service.client.get(
             "/api/v1/feed", headers={"Authorization": f"Bearer {token}"}

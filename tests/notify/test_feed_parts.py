@@ -17,7 +17,7 @@ from billingcore.outcomes import facts
 from billingcore.state import Channel, Partner
 from notify.db.engine import create_engine
 from notify.feed.ratelimit import RateLimit, TokenBuckets
-from notify.feed.sync import audience_of, etag, item_id
+from notify.feed.sync import audience_of, bump_version, etag, item_id
 from notify.feed.texts import RENDERERS, render
 from notify.feed.tokens import InvalidAudience, TokenCache, audience_key, create_token, hash_token
 from notify.feed.versions import VersionReader
@@ -239,22 +239,47 @@ def count_queries(engine: Any) -> list[str]:
     return seen
 
 
+class CountingReader(VersionReader):
+    def __init__(self, engine: Any) -> None:
+        super().__init__(engine)
+        self.batches: list[list[str]] = []
+
+    async def _fetch(self, audiences: list[str]) -> dict[str, tuple[int, str]]:
+        self.batches.append(audiences)
+        return await super()._fetch(audiences)
+
+
 async def test_concurrent_version_reads_share_one_query(db_url: str) -> None:
     engine = create_engine(db_url)
+    reader = CountingReader(engine)
     try:
         async with engine.begin() as conn:
-            from notify.feed.sync import bump_version
-
             await bump_version(conn, "namespace:a", datetime(2026, 1, 1, tzinfo=UTC))
-        reader = VersionReader(engine)
-        await reader.read("namespace:warm-up")
-        queries = count_queries(engine)
+        assert await reader.read("namespace:a") == (1, "")
         answers = await asyncio.gather(
             *(reader.read(a) for a in ["namespace:a", "namespace:b", "namespace:a"] * 10)
         )
-        assert len(queries) == 1
+        assert reader.batches[1:] == [["namespace:a", "namespace:b"]]
         assert answers[:3] == [(1, ""), (0, ""), (1, "")]
+        async with engine.begin() as conn:
+            await bump_version(conn, "namespace:a", datetime(2026, 1, 2, tzinfo=UTC))
+        assert await reader.read("namespace:a") == (2, "")  # never cached
     finally:
+        await reader.close()
+        await engine.dispose()
+
+
+async def test_a_broken_reader_connection_is_replaced(db_url: str) -> None:
+    engine = create_engine(db_url)
+    reader = VersionReader(engine)
+    try:
+        assert await reader.read("namespace:a") == (0, "")
+        await reader._driver.close()  # the connection dies under the reader
+        with pytest.raises(Exception):  # noqa: B017  (each driver raises its own error)
+            await reader.read("namespace:a")
+        assert await reader.read("namespace:a") == (0, "")
+    finally:
+        await reader.close()
         await engine.dispose()
 
 
