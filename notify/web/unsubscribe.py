@@ -19,7 +19,13 @@ from notify.delivery.tokens import OptOut, unsubscribe_key, verify_token
 from notify.keys import ENGINE
 from webhooks.problems import problem
 
-UNSUBSCRIBE_KEY = web.AppKey("unsubscribe_key", bytes)
+class _Key:
+    """The signing key, read from the database on first use (startup needs no database)."""
+
+    value: bytes | None = None
+
+
+UNSUBSCRIBE_KEY = web.AppKey("unsubscribe_key", _Key)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex">
@@ -40,8 +46,11 @@ def _page(title: str, body: str) -> web.Response:
     )
 
 
-def _opt_out(request: web.Request) -> OptOut | None:
-    return verify_token(request.app[UNSUBSCRIBE_KEY], request.match_info["token"])
+async def _opt_out(request: web.Request) -> OptOut | None:
+    holder = request.app[UNSUBSCRIBE_KEY]
+    if holder.value is None:
+        holder.value = await unsubscribe_key(request.app[ENGINE])
+    return verify_token(holder.value, request.match_info["token"])
 
 
 def _not_found() -> web.Response:
@@ -49,7 +58,7 @@ def _not_found() -> web.Response:
 
 
 async def confirm_page(request: web.Request) -> web.Response:
-    opt_out = _opt_out(request)
+    opt_out = await _opt_out(request)
     if opt_out is None:
         return _not_found()
     body = (
@@ -64,7 +73,7 @@ async def confirm_page(request: web.Request) -> web.Response:
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
-    opt_out = _opt_out(request)
+    opt_out = await _opt_out(request)
     if opt_out is None:
         return _not_found()
     engine = request.app[ENGINE]
@@ -86,12 +95,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     return _page("You are unsubscribed", body)
 
 
-async def _load_key(app: web.Application) -> None:
-    # on_startup runs after the cleanup contexts have started, so the engine is there.
-    app[UNSUBSCRIBE_KEY] = await unsubscribe_key(app[ENGINE])
-
-
 def add_routes(app: web.Application) -> None:
-    app.on_startup.append(_load_key)
+    app[UNSUBSCRIBE_KEY] = _Key()
     app.router.add_get("/unsubscribe/{token}", confirm_page)
     app.router.add_post("/unsubscribe/{token}", unsubscribe)
