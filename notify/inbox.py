@@ -64,6 +64,7 @@ class Inbox:
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._insert = _insert_statement(engine.dialect.name)
+        self._inflight: asyncio.Future[None] | None = None
         self.batches = 0
 
     async def submit(self, receipt: Receipt) -> Answer:
@@ -81,8 +82,10 @@ class Inbox:
             while self._pending:
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
-                # Shielded: cancelling the writer mid-commit must not leave requests hanging.
-                await asyncio.shield(self._write(batch))
+                # Shielded: cancelling the writer mid-commit must not leave requests hanging;
+                # stop_writer() waits for this write before the engine goes away.
+                self._inflight = asyncio.ensure_future(self._write(batch))
+                await asyncio.shield(self._inflight)
 
     async def drain(self) -> None:
         """Write whatever is waiting (used at shutdown, after the HTTP server stops)."""
@@ -144,4 +147,6 @@ async def stop_writer(task: asyncio.Task[None], inbox: Inbox) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
+    if inbox._inflight is not None:
+        await inbox._inflight
     await inbox.drain()
