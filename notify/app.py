@@ -13,6 +13,7 @@ from notify.clock import Clock, business_clock
 from notify.config import Settings
 from notify.db.engine import create_engine
 from notify.db.migrate import migrate
+from notify.feed.web import install as install_feed
 from notify.inbox import Inbox, stop_writer
 from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
 from notify.metrics import Metrics
@@ -80,4 +81,5 @@ def create_app(
     unsubscribe.add_routes(app)
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)
+    install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
     return app

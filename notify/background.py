@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notify.clock import Clock
 from notify.config import Settings
 from notify.delivery import DeliveryService
+from notify.feed import feed_hook
 from notify.handlers import Branding
 from notify.metrics import Metrics
 from notify.processor import Processor
@@ -32,13 +33,15 @@ class Background:
         self.settings = settings
         self.processor_wakeup = asyncio.Event()
         self.delivery_wakeup = asyncio.Event()
+        branding = Branding(brand=settings.brand, portal_url=settings.portal_url)
         self.processor = Processor(
             engine,
             clock=clock,
             metrics=metrics,
-            branding=Branding(brand=settings.brand, portal_url=settings.portal_url),
+            branding=branding,
             mail_from=settings.mail_from,
             on_enqueued=self.delivery_wakeup.set,
+            on_change=[feed_hook(branding)],
         )
         self.delivery = DeliveryService.from_settings(
             settings, engine, Renderer.load(), metrics, wakeup=self.delivery_wakeup

@@ -22,6 +22,7 @@ from notify.clock import business_clock
 from notify.config import ConfigError, Settings, load_settings
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
+from notify.feed import cli as feed_cli
 from notify.metrics import Metrics
 
 log = logging.getLogger("notify")
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--no-worker", action="store_true", help="HTTP API only")
     commands.add_parser("worker", help="delivery worker and scheduler, without HTTP")
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
+    feed_cli.add_commands(commands)
     return parser
 
 
@@ -52,6 +54,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
+        if args.command == feed_cli.COMMAND:
+            return asyncio.run(feed_cli.run(args, settings))
         if args.command == "worker":
             return asyncio.run(_worker(settings))
         return asyncio.run(_serve(settings, worker=not args.no_worker))
