@@ -19,6 +19,7 @@ from notify.delivery.tokens import OptOut, unsubscribe_key, verify_token
 from notify.keys import ENGINE
 from webhooks.problems import problem
 
+
 class _Key:
     """The signing key, read from the database on first use (startup needs no database)."""
 
