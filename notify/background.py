@@ -43,9 +43,9 @@ class Background:
             on_enqueued=self.delivery_wakeup.set,
             on_change=[feed_hook(branding)],
         )
-        self.delivery = DeliveryService.from_settings(
-            settings, engine, Renderer.load(), metrics, wakeup=self.delivery_wakeup
-        )
+        self._engine, self._metrics = engine, metrics
+        # Built in start(): compiling the templates is work only a process that delivers does.
+        self.delivery: DeliveryService | None = None
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -54,6 +54,13 @@ class Background:
         self.processor_wakeup.set()
 
     async def start(self) -> None:
+        self.delivery = DeliveryService.from_settings(
+            self.settings,
+            self._engine,
+            Renderer.load(),
+            self._metrics,
+            wakeup=self.delivery_wakeup,
+        )
         await self.delivery.start()
         self._tasks.append(
             asyncio.create_task(
@@ -71,4 +78,5 @@ class Background:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.delivery.stop()
+        if self.delivery is not None:
+            await self.delivery.stop()

@@ -102,6 +102,7 @@ async def _worker(settings: Settings) -> int:
             settings, engine, business_clock(settings.test_clock, engine), Metrics()
         )
         await background.start()
+        assert background.delivery is not None
         print(f"notify: worker {background.delivery.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

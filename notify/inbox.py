@@ -24,10 +24,9 @@ from collections.abc import Callable, Sequence
 from typing import cast
 
 from sqlalchemy import Executable, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import write_gate
+from notify.db.engine import dialect_insert, write_gate
 from notify.db.models import EventStatus, InboxEvent
 from webhooks.receipt import Answer, Receipt, StorageUnavailable
 
@@ -138,8 +137,12 @@ class Inbox:
 
 
 def _insert_statement(dialect: str) -> Executable:
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    return insert(_TABLE).on_conflict_do_nothing(index_elements=["id"]).returning(_TABLE.c.id)
+    statement: Executable = (
+        dialect_insert(dialect)(_TABLE)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(_TABLE.c.id)
+    )
+    return statement
 
 
 async def stop_writer(task: asyncio.Task[None], inbox: Inbox) -> None:

@@ -29,7 +29,6 @@ from email.utils import parseaddr
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, text, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billingcore import (
@@ -46,7 +45,7 @@ from billingcore import (
 from billingcore.dates import midnight
 from notify import codec
 from notify.clock import Clock
-from notify.db.engine import immediate, write_gate
+from notify.db.engine import dialect_insert, immediate, write_gate
 from notify.db.models import (
     Counter,
     EventStatus,
@@ -127,8 +126,7 @@ class Processor:
         self._on_change = tuple(on_change)
         self._batch_size = batch_size
         self._postgres = engine.dialect.name == "postgresql"
-        insert = postgresql.insert if self._postgres else sqlite.insert
-        self._insert_outbox = insert(OUTBOX).on_conflict_do_nothing(
+        self._insert_outbox = dialect_insert(engine.dialect.name)(OUTBOX).on_conflict_do_nothing(
             index_elements=["idempotency_key"]
         )
 
@@ -452,9 +450,8 @@ class Processor:
         value = bumped.scalar_one_or_none()
         if value is not None:
             return int(value)
-        insert = postgresql.insert if self._postgres else sqlite.insert
         created = await conn.execute(
-            insert(COUNTERS)
+            dialect_insert(conn.dialect.name)(COUNTERS)
             .values(name=name, value=1)
             .on_conflict_do_update(index_elements=["name"], set_={"value": COUNTERS.c.value + 1})
             .returning(COUNTERS.c.value)

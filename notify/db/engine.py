@@ -8,6 +8,7 @@ import weakref
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -70,3 +71,8 @@ def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[ob
     if gate is None:
         gate = _WRITE_GATES[engine] = asyncio.Lock()
     return gate
+
+
+def dialect_insert(dialect_name: str) -> Any:
+    """The INSERT construct with ON CONFLICT support for this backend (PostgreSQL or SQLite)."""
+    return postgresql.insert if dialect_name == "postgresql" else sqlite.insert

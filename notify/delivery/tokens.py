@@ -14,14 +14,10 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from typing import cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import write_gate
-from notify.db.models import ServiceSetting
+from notify.secrets import kept_setting
 
 KEY_NAME = "unsubscribe_key"
 _VERSION = b"u1"
@@ -79,15 +75,5 @@ def verify_token(key: bytes, token: str) -> OptOut | None:
 
 async def unsubscribe_key(engine: AsyncEngine) -> bytes:
     """The signing key, generated and stored on first use; concurrent starters agree on one."""
-    table = cast(Table, ServiceSetting.__table__)
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-    async with write_gate(engine), engine.begin() as conn:
-        await conn.execute(
-            insert(table)
-            .values(name=KEY_NAME, value=_b64(secrets.token_bytes(32)))
-            .on_conflict_do_nothing(index_elements=["name"])
-        )
-        stored = (
-            await conn.execute(select(table.c.value).where(table.c.name == KEY_NAME))
-        ).scalar_one()
-    return _unb64(str(stored))
+    stored, _ = await kept_setting(engine, KEY_NAME, _b64(secrets.token_bytes(32)))
+    return _unb64(stored)

@@ -16,11 +16,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingcore.feed import FeedItemState, feed_items, next_feed_change
 from billingcore.state import Deployment, Subscription
+from notify.db.engine import dialect_insert
 from notify.feed.tables import FeedItemRow, FeedVersion
 from notify.feed.texts import render
 from notify.handlers.common import Branding
@@ -160,9 +160,8 @@ async def bump_version(conn: AsyncConnection, audience: str, now: datetime) -> N
     The version row is written first: on PostgreSQL its row lock makes a concurrent bump of
     the same audience wait for this commit, so the expiries read afterwards include its items.
     """
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     await conn.execute(
-        insert(VERSIONS)
+        dialect_insert(conn.dialect.name)(VERSIONS)
         .values(audience=audience, version=1, expiries="", updated_at=_wall())
         .on_conflict_do_update(
             index_elements=["audience"],

@@ -11,9 +11,8 @@ from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
-from sqlalchemy.dialects import postgresql, sqlite
 
-from notify.db.engine import write_gate
+from notify.db.engine import dialect_insert, write_gate
 from notify.delivery.outbox import UNSUBSCRIBES, normalize_address
 from notify.delivery.tokens import OptOut, unsubscribe_key, verify_token
 from notify.keys import ENGINE
@@ -78,10 +77,9 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if opt_out is None:
         return _not_found()
     engine = request.app[ENGINE]
-    insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
     async with write_gate(engine), engine.begin() as conn:
         await conn.execute(
-            insert(UNSUBSCRIBES)
+            dialect_insert(engine.dialect.name)(UNSUBSCRIBES)
             .values(
                 subscription_id=opt_out.subscription_id,
                 address=normalize_address(opt_out.address),
