@@ -1,17 +1,24 @@
 """The processor: stored events and due occasions through the billing core, into rows.
 
-For each subscription with work, in one transaction: load its state, apply its events in
-``timestamp`` order (then the occasions that fell due), and write the new state, the invoices
-(numbered from one gapless counter), an outbox row per email and recipient, and each event's
-status. Events of a subscription not known yet are held and applied when its
-``subscription.created`` arrives; customer-level events (payment method, customer details) fan
-out to every subscription of that customer.
+One transaction takes a batch of subscriptions with work: it reads their states and pending
+events with one query each, applies the events of each subscription in ``timestamp`` order (the
+occasions that fell due before each event first, then those due by now), and writes the new
+states, the invoices (numbered from one gapless counter), an outbox row per email and recipient,
+and each event's status, each kind of row with one statement for the whole batch. Events of a
+subscription not known yet are held and applied when its ``subscription.created`` arrives;
+customer-level events (payment method, customer details) fan out to every subscription of that
+customer.
 
 Concurrency: on PostgreSQL a transaction-scoped advisory lock per subscription keeps two
 workers off the same subscription (one that cannot take it leaves that subscription for later);
 on SQLite the transaction starts with BEGIN IMMEDIATE, which serializes writers. Exactly-once
 effects come from keys: the billing core ignores a command key it applied already, invoices are
-unique on the core's invoice key and outbox rows on their idempotency key.
+unique on the core's invoice key and outbox rows on their idempotency key. Invoice numbers are
+taken from the counter row, locked for the rest of the transaction, so they have no gaps.
+
+A batch that fails for a reason other than the database being away (a bug tripped by one
+subscription's data) is retried one subscription per transaction, so one subscription cannot
+hold up the others.
 """
 
 from __future__ import annotations
@@ -22,13 +29,14 @@ import hashlib
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select, text, update
+from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billingcore import (
@@ -76,30 +84,166 @@ COUNTERS = cast(Table, Counter.__table__)
 _TICK = timedelta(microseconds=1)
 # A subscription whose occasions keep producing occasions is a bug; stop rather than spin.
 _MAX_OCCASIONS_PER_PASS = 500
+_INVOICE_COUNTER = "invoice"
+# A row of the inbox with the columns in _EVENT_COLUMNS.
+_Event = Any
+# Failures that say the database is away, not that a batch holds bad data: retrying the batch
+# one subscription at a time would only fail as many more times.
+_UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
 
-# Runs in the transaction that saved a subscription; returns when it next wants to run for that
-# subscription (a time boundary of its own, such as a feed item's), or None.
-ChangeHook = Callable[[AsyncConnection, Subscription, datetime], Awaitable[datetime | None]]
+# Runs in the transaction that saves a batch of subscriptions, once for the whole batch; returns,
+# per subscription in the order given, when it next wants to run for it (a time boundary of its
+# own, such as a feed item's), or None.
+ChangeHook = Callable[
+    [AsyncConnection, Sequence[Subscription], datetime], Awaitable[Sequence[datetime | None]]
+]
+
+# -- statements, built once ------------------------------------------------------------------
+
+_EVENT_COLUMNS = (
+    INBOX.c.id,
+    INBOX.c.body,
+    INBOX.c.occurred_at,
+    INBOX.c.received_at,
+    INBOX.c.subscription_id,
+    INBOX.c.customer_id,
+)
+_ORDER = (INBOX.c.occurred_at, INBOX.c.received_at, INBOX.c.id)
+_TARGETS = (
+    select(INBOX.c.subscription_id, INBOX.c.customer_id)
+    .where(INBOX.c.status == EventStatus.ACCEPTED)
+    .group_by(INBOX.c.subscription_id, INBOX.c.customer_id)
+    .order_by(func.min(INBOX.c.occurred_at))
+    .limit(bindparam("limit"))
+)
+_PENDING_OF_SUBSCRIPTIONS = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        INBOX.c.subscription_id.in_(bindparam("ids", expanding=True))
+        & (INBOX.c.status == EventStatus.ACCEPTED)
+    )
+    .order_by(*_ORDER)
+)
+_PENDING_OF_CUSTOMER = (
+    select(*_EVENT_COLUMNS)
+    .where(
+        (INBOX.c.customer_id == bindparam("customer"))
+        & INBOX.c.subscription_id.is_(None)
+        & (INBOX.c.status == EventStatus.ACCEPTED)
+    )
+    .order_by(*_ORDER)
+)
+# Events that waited for subscriptions about to be created: their own, and their customers'.
+_HELD_FOR = select(*_EVENT_COLUMNS).where(
+    (INBOX.c.status == EventStatus.HELD)
+    & (
+        INBOX.c.subscription_id.in_(bindparam("ids", expanding=True))
+        | (
+            INBOX.c.customer_id.in_(bindparam("customers", expanding=True))
+            & INBOX.c.subscription_id.is_(None)
+        )
+    )
+)
+_MARK = (
+    update(INBOX)
+    .where(INBOX.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"), error=bindparam("b_error"), processed_at=bindparam("b_at")
+    )
+)
+_STATES = select(
+    SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.state, SUBSCRIPTIONS.c.occasions_through
+).where(SUBSCRIPTIONS.c.id.in_(bindparam("ids", expanding=True)))
+_SUBSCRIPTIONS_OF_CUSTOMER = (
+    select(SUBSCRIPTIONS.c.id)
+    .where(SUBSCRIPTIONS.c.customer_id == bindparam("customer"))
+    .order_by(SUBSCRIPTIONS.c.id)
+)
+_DUE = (
+    select(SUBSCRIPTIONS.c.id)
+    .where(SUBSCRIPTIONS.c.next_due_at <= bindparam("now"))
+    .order_by(SUBSCRIPTIONS.c.next_due_at)
+    .limit(bindparam("limit"))
+)
+_SAVE_COLUMNS = (
+    "customer_id",
+    "namespace_id",
+    "instance_id",
+    "state",
+    "next_due_at",
+    "occasions_through",
+    "updated_at",
+)
+_INSERT_SUBSCRIPTION = SUBSCRIPTIONS.insert().values(
+    id=bindparam("b_id"),
+    version=1,
+    created_at=bindparam("b_updated_at"),
+    **{name: bindparam(f"b_{name}") for name in _SAVE_COLUMNS},
+)
+_UPDATE_SUBSCRIPTION = (
+    update(SUBSCRIPTIONS)
+    .where(SUBSCRIPTIONS.c.id == bindparam("b_id"))
+    .values(
+        version=SUBSCRIPTIONS.c.version + 1,
+        **{name: bindparam(f"b_{name}") for name in _SAVE_COLUMNS},
+    )
+)
+_EXISTING_INVOICES = select(INVOICES.c.key).where(
+    INVOICES.c.key.in_(bindparam("keys", expanding=True))
+)
+_INVOICE_KEY_BY_NUMBER = select(INVOICES.c.key).where(
+    (INVOICES.c.number == bindparam("number")) & (INVOICES.c.subscription_id == bindparam("sub"))
+)
+_INVOICE_NUMBER_BY_KEY = select(INVOICES.c.number).where(INVOICES.c.key == bindparam("key"))
+_SET_COUNTER = (
+    update(COUNTERS).where(COUNTERS.c.name == bindparam("b_name")).values(value=bindparam("b_v"))
+)
 
 
 @dataclass
-class _Loaded:
+class _Sub:
+    """A subscription as this transaction sees it."""
+
     state: Subscription | None
     exists: bool
     occasions_through: datetime | None
+    dirty: bool = False
 
 
 @dataclass
-class _Batch:
-    """What one transaction did, for metrics and wake-ups."""
+class _Unit:
+    """One transaction: what it read, and the writes it flushes at the end in few statements."""
 
+    conn: AsyncConnection
+    now: datetime
+    subs: dict[str, _Sub] = field(default_factory=dict)
+    # Event id → (status, error); a later status of the same event replaces an earlier one.
+    marks: dict[str, tuple[EventStatus, str | None]] = field(default_factory=dict)
+    # Events this transaction held (not yet written as such), and held events it read.
+    held: dict[str, _Event] = field(default_factory=dict)
+    invoices: dict[str, dict[str, Any]] = field(default_factory=dict)  # key → new row
+    numbers: dict[str, str | None] = field(default_factory=dict)  # invoice key → number
+    keys: dict[tuple[str, str], str] = field(default_factory=dict)  # (number, sub) → key
+    invoice_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    outbox: list[dict[str, Any]] = field(default_factory=list)
+    counter: int | None = None  # the last invoice number taken, once the counter is locked
     events: int = 0
-    emails: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
 
-    def count(self, status: str) -> None:
-        self.events += 1
+    def mark(self, event: _Event, status: EventStatus, error: str | None = None) -> None:
+        previous = self.marks.get(event.id)
+        if previous is not None:
+            self.statuses[previous[0]] -= 1
+        else:
+            self.events += 1
         self.statuses[status] = self.statuses.get(status, 0) + 1
+        self.marks[event.id] = (status, error)
+        if status == EventStatus.HELD:
+            self.held[event.id] = event
+
+    def still_held(self, event: _Event) -> bool:
+        mark = self.marks.get(event.id)
+        return mark is None or mark[0] == EventStatus.HELD
 
 
 class Processor:
@@ -115,7 +259,7 @@ class Processor:
         mail_from: str,
         on_enqueued: Callable[[], None] = lambda: None,
         on_change: Sequence[ChangeHook] = (),
-        batch_size: int = 20,
+        batch_size: int = 100,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -126,8 +270,16 @@ class Processor:
         self._on_change = tuple(on_change)
         self._batch_size = batch_size
         self._postgres = engine.dialect.name == "postgresql"
-        self._insert_outbox = dialect_insert(engine.dialect.name)(OUTBOX).on_conflict_do_nothing(
+        insert = dialect_insert(engine.dialect.name)
+        self._insert_outbox = insert(OUTBOX).on_conflict_do_nothing(
             index_elements=["idempotency_key"]
+        )
+        # Locks the counter row for the rest of the transaction and reads it (creating it at 0).
+        self._take_counter = (
+            insert(COUNTERS)
+            .values(name=bindparam("b_name"), value=0)
+            .on_conflict_do_update(index_elements=["name"], set_={"value": COUNTERS.c.value})
+            .returning(COUNTERS.c.value)
         )
 
     # -- driving -------------------------------------------------------------------------------
@@ -185,130 +337,160 @@ class Processor:
     async def events_once(self) -> int:
         """One transaction's worth of pending events; returns how many were handled."""
         now = await self._clock.now()
-        batch = _Batch()
-        async with self._transaction() as conn:
-            targets = await conn.execute(
-                select(INBOX.c.subscription_id, INBOX.c.customer_id)
-                .where(INBOX.c.status == EventStatus.ACCEPTED)
-                .group_by(INBOX.c.subscription_id, INBOX.c.customer_id)
-                .order_by(func.min(INBOX.c.occurred_at))
-                .limit(self._batch_size)
-            )
-            for subscription_id, customer_id in targets.all():
-                if subscription_id is not None:
-                    if await self._lock(conn, f"sub:{subscription_id}"):
-                        await self._process_subscription(conn, subscription_id, now, batch)
-                elif customer_id is not None:
-                    await self._process_customer(conn, customer_id, now, batch)
-        self._finish(batch)
-        return batch.events
+        try:
+            return await self._events_unit(now, None)
+        except _UNAVAILABLE:
+            raise
+        except Exception:
+            log.exception("processor.batch_failed kind=events; retrying one at a time")
+        async with self._engine.connect() as conn:
+            targets = (await conn.execute(_TARGETS, {"limit": self._batch_size})).all()
+        handled = 0
+        for target in targets:
+            try:
+                handled += await self._events_unit(now, [(target[0], target[1])])
+            except _UNAVAILABLE:
+                raise
+            except Exception:
+                log.exception("processor.target_failed subscription_id=%s customer_id=%s", *target)
+        return handled
 
     async def occasions_once(self, now: datetime | None = None) -> int:
         """Apply the occasions due by ``now`` for one batch of subscriptions; return how many
         subscriptions were brought up to date."""
         now = now or await self._clock.now()
-        batch = _Batch()
+        try:
+            return await self._occasions_unit(now, None)
+        except _UNAVAILABLE:
+            raise
+        except Exception:
+            log.exception("processor.batch_failed kind=occasions; retrying one at a time")
+        async with self._engine.connect() as conn:
+            due = (await conn.execute(_DUE, {"now": now, "limit": self._batch_size})).all()
         updated = 0
+        for (subscription_id,) in due:
+            try:
+                updated += await self._occasions_unit(now, [subscription_id])
+            except _UNAVAILABLE:
+                raise
+            except Exception:
+                log.exception("processor.target_failed subscription_id=%s", subscription_id)
+        return updated
+
+    async def _events_unit(
+        self, now: datetime, targets: list[tuple[str | None, str | None]] | None
+    ) -> int:
         async with self._transaction() as conn:
-            due = await conn.execute(
-                select(SUBSCRIPTIONS.c.id)
-                .where(SUBSCRIPTIONS.c.next_due_at <= now)
-                .order_by(SUBSCRIPTIONS.c.next_due_at)
-                .limit(self._batch_size)
-            )
-            ids = [row[0] for row in due]
+            unit = _Unit(conn, now)
+            if targets is None:
+                found = await conn.execute(_TARGETS, {"limit": self._batch_size})
+                targets = [(row[0], row[1]) for row in found]
+            wanted = [s for s, _ in targets if s is not None]
+            locked = set(await self._lock(conn, wanted, "sub"))
+            ids = [s for s in wanted if s in locked]
+            await self._prefetch(unit, ids)
+            pending: dict[str, list[_Event]] = {s: [] for s in ids}
+            if ids:
+                for event in await conn.execute(_PENDING_OF_SUBSCRIPTIONS, {"ids": ids}):
+                    pending[event.subscription_id].append(event)
+            await self._prefetch_held(unit, pending)
+            for subscription_id, customer_id in targets:
+                if subscription_id is not None:
+                    if subscription_id in locked:
+                        await self._process_subscription(unit, subscription_id, pending)
+                elif customer_id is not None:
+                    await self._process_customer(unit, customer_id)
+            await self._flush(unit)
+        self._finish(unit)
+        return unit.events
+
+    async def _occasions_unit(self, now: datetime, ids: list[str] | None) -> int:
+        async with self._transaction() as conn:
+            unit = _Unit(conn, now)
+            if ids is None:
+                due = await conn.execute(_DUE, {"now": now, "limit": self._batch_size})
+                ids = [row[0] for row in due]
+            ids = await self._lock(conn, ids, "sub")
+            await self._prefetch(unit, ids)
+            updated = 0
             for subscription_id in ids:
-                if not await self._lock(conn, f"sub:{subscription_id}"):
+                sub = unit.subs[subscription_id]
+                if sub.state is None:  # pragma: no cover - ids come from the same table
                     continue
-                loaded = await self._load(conn, subscription_id)
-                if loaded.state is None:  # pragma: no cover - ids come from the same table
-                    continue
-                state = await self._apply_occasions(
-                    conn, loaded, loaded.state, now + _TICK, now, batch
-                )
-                await self._save(conn, state, loaded, now)
+                await self._apply_occasions(unit, sub, now + _TICK)
+                sub.dirty = True
                 updated += 1
-        self._finish(batch)
+            await self._flush(unit)
+        self._finish(unit)
         return updated
 
     # -- events --------------------------------------------------------------------------------
 
     async def _process_subscription(
-        self, conn: AsyncConnection, subscription_id: str, now: datetime, batch: _Batch
+        self, unit: _Unit, subscription_id: str, pending: dict[str, list[_Event]]
     ) -> None:
-        loaded = await self._load(conn, subscription_id)
-        state = loaded.state
-        work = list(await self._events(conn, INBOX.c.subscription_id == subscription_id))
+        sub = unit.subs[subscription_id]
+        work = list(pending.get(subscription_id, ()))
         while work:
             event = work.pop(0)
-            if state is not None:
+            if sub.state is not None:
                 # What fell due before the event happened comes first (a usage report after a
                 # reconciliation date must not count in the quarter already reconciled).
-                until = min(event.occurred_at, now + _TICK)
-                state = await self._apply_occasions(conn, loaded, state, until, now, batch)
-            was_new = state is None
-            state = await self._apply_event(conn, state, event, subscription_id, now, batch)
-            if was_new and state is not None:
-                loaded.occasions_through = midnight(state.term.start)
-                work.extend(await self._held_for(conn, state))
+                await self._apply_occasions(unit, sub, min(event.occurred_at, unit.now + _TICK))
+            was_new = sub.state is None
+            sub.state = await self._apply_event(unit, sub.state, event, subscription_id)
+            if was_new and sub.state is not None:
+                sub.occasions_through = midnight(sub.state.term.start)
+                work.extend(self._held_for(unit, sub.state))
                 work.sort(key=_order)
-        if state is not None:
-            state = await self._apply_occasions(conn, loaded, state, now + _TICK, now, batch)
-            await self._save(conn, state, loaded, now)
+        if sub.state is not None:
+            await self._apply_occasions(unit, sub, unit.now + _TICK)
+            sub.dirty = True
 
-    async def _process_customer(
-        self, conn: AsyncConnection, customer_id: str, now: datetime, batch: _Batch
-    ) -> None:
-        if not await self._lock(conn, f"cus:{customer_id}"):
+    async def _process_customer(self, unit: _Unit, customer_id: str) -> None:
+        conn = unit.conn
+        if not await self._lock(conn, [customer_id], "cus"):
             return
-        events = await self._events(
-            conn, (INBOX.c.customer_id == customer_id) & INBOX.c.subscription_id.is_(None)
-        )
-        ids = (
-            (
-                await conn.execute(
-                    select(SUBSCRIPTIONS.c.id)
-                    .where(SUBSCRIPTIONS.c.customer_id == customer_id)
-                    .order_by(SUBSCRIPTIONS.c.id)
-                )
-            )
-            .scalars()
-            .all()
+        events = list(await conn.execute(_PENDING_OF_CUSTOMER, {"customer": customer_id}))
+        stored = (await conn.execute(_SUBSCRIPTIONS_OF_CUSTOMER, {"customer": customer_id})).all()
+        ids = sorted(
+            {row[0] for row in stored}
+            | {
+                s
+                for s, sub in unit.subs.items()
+                if sub.state is not None and sub.state.customer.id == customer_id
+            }
         )
         if not ids:
             for event in events:
-                await self._mark(conn, event.id, EventStatus.HELD, None, now, batch)
+                unit.mark(event, EventStatus.HELD)
             return
+        if len(await self._lock(conn, ids, "sub")) < len(ids):
+            return  # another worker has one of them; the whole fan-out waits for later
+        await self._prefetch(unit, ids)
         for subscription_id in ids:
-            if not await self._lock(conn, f"sub:{subscription_id}"):
-                return  # another worker has one of them; the whole fan-out waits for later
-        for subscription_id in ids:
-            loaded = await self._load(conn, subscription_id)
-            state = loaded.state
+            sub = unit.subs[subscription_id]
             for event in events:
-                state = await self._apply_event(
-                    conn, state, event, subscription_id, now, batch, fan_out=True
+                sub.state = await self._apply_event(
+                    unit, sub.state, event, subscription_id, fan_out=True
                 )
-            assert state is not None
-            await self._save(conn, state, loaded, now)
+            sub.dirty = True
         for event in events:
-            await self._mark(conn, event.id, EventStatus.PROCESSED, None, now, batch)
+            unit.mark(event, EventStatus.PROCESSED)
 
     async def _apply_event(
         self,
-        conn: AsyncConnection,
+        unit: _Unit,
         state: Subscription | None,
-        event: Any,
+        event: _Event,
         subscription_id: str,
-        now: datetime,
-        batch: _Batch,
         *,
         fan_out: bool = False,
     ) -> Subscription | None:
         """Apply one stored event; mark it (unless fanned out) and return the new state."""
         parsed = parse_event(event.body.encode())
         if state is None and not isinstance(parsed.data, SubscriptionCreated):
-            await self._mark(conn, event.id, EventStatus.HELD, None, now, batch)
+            unit.mark(event, EventStatus.HELD)
             return None
         try:
             command = to_command(
@@ -318,60 +500,56 @@ class Processor:
                     at=parsed.timestamp,
                     subscription_id=subscription_id,
                     currency=None if state is None else state.unit_price.currency,
-                    invoice_key=await self._invoice_key(conn, parsed, subscription_id),
+                    invoice_key=await self._invoice_key(unit, parsed, subscription_id),
                 ),
             )
         except Untranslatable as exc:
             if not fan_out:
-                await self._mark(conn, event.id, EventStatus.REJECTED, str(exc), now, batch)
+                unit.mark(event, EventStatus.REJECTED, str(exc))
             return state
-        result = apply(state, command, now)
+        result = apply(state, command, unit.now)
         if isinstance(result, Rejected):
             if not fan_out:
-                reason = f"{result.code}: {result.reason}"
-                await self._mark(conn, event.id, EventStatus.REJECTED, reason, now, batch)
+                unit.mark(event, EventStatus.REJECTED, f"{result.code}: {result.reason}")
             return state
-        await self._record(conn, result, now, batch)
+        await self._record(unit, result)
         if isinstance(parsed.data, PaymentFailed):
-            await conn.execute(
-                update(INVOICES)
-                .where(INVOICES.c.number == parsed.data.invoice_number)
-                .values(payment_failed_at=parsed.timestamp)
-            )
+            key = await self._invoice_key(unit, parsed, subscription_id)
+            if key is not None:
+                self._update_invoice(unit, key, {"payment_failed_at": parsed.timestamp})
         if not fan_out:
-            await self._mark(conn, event.id, EventStatus.PROCESSED, None, now, batch)
+            unit.mark(event, EventStatus.PROCESSED)
         return result.state
 
     async def _invoice_key(
-        self, conn: AsyncConnection, parsed: ParsedEvent, subscription_id: str
+        self, unit: _Unit, parsed: ParsedEvent, subscription_id: str
     ) -> str | None:
+        """The core's key of the invoice a payment event names (None when unknown)."""
         if not isinstance(parsed.data, PaymentSucceeded | PaymentFailed):
             return None
-        found = await conn.execute(
-            select(INVOICES.c.key).where(
-                (INVOICES.c.number == parsed.data.invoice_number)
-                & (INVOICES.c.subscription_id == subscription_id)
+        name = (parsed.data.invoice_number, subscription_id)
+        if name not in unit.keys:
+            found = await unit.conn.execute(
+                _INVOICE_KEY_BY_NUMBER, {"number": name[0], "sub": subscription_id}
             )
-        )
-        return found.scalar_one_or_none()
+            key = found.scalar_one_or_none()
+            if key is None:
+                return None
+            unit.keys[name] = key
+            unit.numbers[key] = name[0]
+        return unit.keys[name]
 
     # -- occasions -----------------------------------------------------------------------------
 
-    async def _apply_occasions(
-        self,
-        conn: AsyncConnection,
-        loaded: _Loaded,
-        state: Subscription,
-        until: datetime,
-        now: datetime,
-        batch: _Batch,
-    ) -> Subscription:
+    async def _apply_occasions(self, unit: _Unit, sub: _Sub, until: datetime) -> None:
         """Apply, in date order, every occasion due in [occasions_through, until); move the
-        cursor to ``until``. ``now`` is the business time the core decides supersession with."""
-        assert loaded.occasions_through is not None
-        start = loaded.occasions_through
+        cursor to ``until``. The unit's ``now`` is the business time the core decides
+        supersession with."""
+        assert sub.occasions_through is not None and sub.state is not None
+        start = sub.occasions_through
         if start >= until:
-            return state
+            return
+        state = sub.state
         seen: set[str] = set()
         for _ in range(_MAX_OCCASIONS_PER_PASS):
             pending = [o for o in occasions(state, start, until) if o.key not in seen]
@@ -379,7 +557,7 @@ class Processor:
                 break
             occasion = pending[0]
             seen.add(occasion.key)
-            result = apply(state, occasion, now)
+            result = apply(state, occasion, unit.now)
             if isinstance(result, Rejected):
                 log.warning(
                     "processor.occasion_rejected key=%s code=%s reason=%s",
@@ -388,121 +566,95 @@ class Processor:
                     result.reason,
                 )
                 continue
-            await self._record(conn, result, now, batch)
+            await self._record(unit, result)
             state = result.state
         else:
             log.error("processor.occasion_limit subscription_id=%s", state.id)
-        loaded.occasions_through = until
-        return state
+        sub.state = state
+        sub.occasions_through = until
 
     # -- outcomes ------------------------------------------------------------------------------
 
-    async def _record(
-        self, conn: AsyncConnection, result: Applied, now: datetime, batch: _Batch
-    ) -> None:
-        numbers: dict[str, str] = {}
+    async def _record(self, unit: _Unit, result: Applied) -> None:
         for outcome in result.outcomes:
             if isinstance(outcome, InvoiceIssued):
-                numbers[outcome.invoice.key] = await self._issue(conn, outcome, now)
+                await self._issue(unit, outcome)
             elif isinstance(outcome, InvoicePaid):
-                await conn.execute(
-                    update(INVOICES)
-                    .where(INVOICES.c.key == outcome.invoice_key)
-                    .values(paid_at=now)
-                )
+                self._update_invoice(unit, outcome.invoice_key, {"paid_at": unit.now})
             elif isinstance(outcome, NoticeDue):
-                batch.emails += await self._enqueue(conn, result.state, outcome, numbers, now)
+                await self._enqueue(unit, result.state, outcome)
 
-    async def _issue(self, conn: AsyncConnection, outcome: InvoiceIssued, now: datetime) -> str:
-        """Store the invoice under the next number of the gapless sequence (once per key)."""
+    async def _issue(self, unit: _Unit, outcome: InvoiceIssued) -> None:
+        """Number the invoice with the next number of the gapless sequence.
+
+        The first invoice of a transaction locks the counter row (on PostgreSQL concurrent
+        issuers wait for this commit) and reads it; the rest count on from there, and the flush
+        writes the last number taken. A rollback gives every number back.
+        """
         invoice = outcome.invoice
-        existing = await conn.execute(
-            select(INVOICES.c.number).where(INVOICES.c.key == invoice.key)
-        )
-        number = existing.scalar_one_or_none()
-        if number is not None:
-            return str(number)
-        number = f"INV-{await self._next('invoice', conn):06d}"
-        await conn.execute(
-            INVOICES.insert().values(
-                number=number,
-                key=invoice.key,
-                subscription_id=invoice.subscription_id,
-                purpose=invoice.purpose.value,
-                currency=invoice.currency,
-                total=str(invoice.total.amount),
-                lines=codec.dumps(invoice.lines),
-                issued_on=invoice.issued_on,
-                created_at=now,
-            )
-        )
-        return number
+        if invoice.key in unit.numbers:
+            return
+        if unit.counter is None:
+            taken = await unit.conn.execute(self._take_counter, {"b_name": _INVOICE_COUNTER})
+            unit.counter = int(taken.scalar_one())
+        unit.counter += 1
+        number = f"INV-{unit.counter:06d}"
+        unit.numbers[invoice.key] = number
+        unit.keys[(number, invoice.subscription_id)] = invoice.key
+        unit.invoices[invoice.key] = {
+            "number": number,
+            "key": invoice.key,
+            "subscription_id": invoice.subscription_id,
+            "purpose": invoice.purpose.value,
+            "currency": invoice.currency,
+            "total": str(invoice.total.amount),
+            "lines": codec.dumps(invoice.lines),
+            "issued_on": invoice.issued_on,
+            "created_at": unit.now,
+            "paid_at": None,
+            "payment_failed_at": None,
+        }
 
-    async def _next(self, name: str, conn: AsyncConnection) -> int:
-        """Increment a counter inside the current transaction: a rollback gives the number back,
-        so the sequence has no gaps; the row lock orders concurrent issuers."""
-        bumped = await conn.execute(
-            update(COUNTERS)
-            .where(COUNTERS.c.name == name)
-            .values(value=COUNTERS.c.value + 1)
-            .returning(COUNTERS.c.value)
-        )
-        value = bumped.scalar_one_or_none()
-        if value is not None:
-            return int(value)
-        created = await conn.execute(
-            dialect_insert(conn.dialect.name)(COUNTERS)
-            .values(name=name, value=1)
-            .on_conflict_do_update(index_elements=["name"], set_={"value": COUNTERS.c.value + 1})
-            .returning(COUNTERS.c.value)
-        )
-        return int(created.scalar_one())
+    def _update_invoice(self, unit: _Unit, key: str, values: dict[str, Any]) -> None:
+        new = unit.invoices.get(key)
+        if new is not None:
+            new.update(values)
+        else:
+            unit.invoice_updates.append((key, values))
 
-    async def _enqueue(
-        self,
-        conn: AsyncConnection,
-        state: Subscription,
-        notice: NoticeDue,
-        numbers: dict[str, str],
-        now: datetime,
-    ) -> int:
+    async def _enqueue(self, unit: _Unit, state: Subscription, notice: NoticeDue) -> None:
         spec = email_for(state, notice, self._branding)
         context = dict(spec.context)
         invoice_key = notice.facts.get("invoice_key")
         if isinstance(invoice_key, str):
-            context["invoice_number"] = numbers.get(invoice_key) or await self._number_of(
-                conn, invoice_key
-            )
-        rows = []
+            if invoice_key not in unit.numbers:
+                found = await unit.conn.execute(_INVOICE_NUMBER_BY_KEY, {"key": invoice_key})
+                unit.numbers[invoice_key] = found.scalar_one_or_none()
+            context["invoice_number"] = unit.numbers[invoice_key]
+        body = json.dumps(context, separators=(",", ":"))
+        at = now_wall()
         for recipient in spec.recipients:
             key = f"{notice.key}:{recipient.lower()}"
-            rows.append(
+            unit.outbox.append(
                 {
                     "idempotency_key": key,
                     "kind": spec.kind,
                     "subscription_id": state.id,
                     "recipient": recipient,
-                    "context": json.dumps(context, separators=(",", ":")),
+                    "context": body,
                     "message_id": self._message_id(key),
                     "status": OutboxStatus.PENDING,
                     "attempts": 0,
-                    "next_attempt_at": now_wall(),
-                    "created_at": now_wall(),
+                    "next_attempt_at": at,
+                    "created_at": at,
                 }
             )
-        if rows:
-            await conn.execute(self._insert_outbox, rows)
-        return len(rows)
-
-    async def _number_of(self, conn: AsyncConnection, invoice_key: str) -> str | None:
-        found = await conn.execute(select(INVOICES.c.number).where(INVOICES.c.key == invoice_key))
-        return found.scalar_one_or_none()
 
     def _message_id(self, idempotency_key: str) -> str:
         digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
         return f"<{digest}@{self._domain}>"
 
-    # -- rows ----------------------------------------------------------------------------------
+    # -- reads ---------------------------------------------------------------------------------
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[AsyncConnection]:
@@ -512,109 +664,121 @@ class Processor:
             async with conn.begin():
                 yield conn
 
-    async def _lock(self, conn: AsyncConnection, name: str) -> bool:
-        if not self._postgres:
-            return True  # BEGIN IMMEDIATE already holds the only write lock
-        key = zlib.crc32(name.encode()) - 2**31
-        taken = await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key})
-        return bool(taken.scalar_one())
-
-    async def _events(self, conn: AsyncConnection, where: Any) -> list[Any]:
-        rows = await conn.execute(
-            select(INBOX.c.id, INBOX.c.body, INBOX.c.occurred_at, INBOX.c.received_at)
-            .where(where & (INBOX.c.status == EventStatus.ACCEPTED))
-            .order_by(INBOX.c.occurred_at, INBOX.c.received_at, INBOX.c.id)
+    async def _lock(self, conn: AsyncConnection, names: Sequence[str], kind: str) -> list[str]:
+        """Take the advisory locks of those not taken by another transaction; return them."""
+        if not self._postgres or not names:
+            return list(names)  # on SQLite BEGIN IMMEDIATE already holds the only write lock
+        keys = {zlib.crc32(f"{kind}:{name}".encode()) - 2**31: name for name in names}
+        taken = await conn.execute(
+            text(
+                "SELECT k FROM unnest(CAST(:keys AS bigint[])) AS k "
+                "WHERE pg_try_advisory_xact_lock(k)"
+            ),
+            {"keys": sorted(keys)},
         )
-        return list(rows.all())
+        got = {keys[k] for (k,) in taken}
+        return [name for name in names if name in got]
 
-    async def _held_for(self, conn: AsyncConnection, state: Subscription) -> list[Any]:
+    async def _prefetch(self, unit: _Unit, ids: Iterable[str]) -> None:
+        """Load the subscriptions this transaction has not seen yet, in one query."""
+        missing = [s for s in dict.fromkeys(ids) if s not in unit.subs]
+        if not missing:
+            return
+        for s in missing:
+            unit.subs[s] = _Sub(state=None, exists=False, occasions_through=None)
+        for row in await unit.conn.execute(_STATES, {"ids": missing}):
+            unit.subs[row.id] = _Sub(
+                state=codec.loads(Subscription, row.state),
+                exists=True,
+                occasions_through=row.occasions_through,
+            )
+
+    async def _prefetch_held(self, unit: _Unit, pending: dict[str, list[_Event]]) -> None:
+        """Read the events held for the subscriptions this batch is about to create."""
+        conn = unit.conn
+        new = [s for s, events in pending.items() if unit.subs[s].state is None and events]
+        customers = {e.customer_id for s in new for e in pending[s] if e.customer_id}
+        if new:
+            rows = await conn.execute(_HELD_FOR, {"ids": new, "customers": sorted(customers)})
+            for row in rows:
+                unit.held.setdefault(row.id, row)
+
+    def _held_for(self, unit: _Unit, state: Subscription) -> list[_Event]:
         """Events that waited for this subscription: its own, and its customer's."""
-        rows = await conn.execute(
-            select(INBOX.c.id, INBOX.c.body, INBOX.c.occurred_at, INBOX.c.received_at).where(
-                (INBOX.c.status == EventStatus.HELD)
-                & (
-                    (INBOX.c.subscription_id == state.id)
-                    | (
-                        (INBOX.c.customer_id == state.customer.id)
-                        & INBOX.c.subscription_id.is_(None)
-                    )
-                )
+        return [
+            event
+            for event in unit.held.values()
+            if unit.still_held(event)
+            and (
+                event.subscription_id == state.id
+                or (event.subscription_id is None and event.customer_id == state.customer.id)
             )
-        )
-        return list(rows.all())
+        ]
 
-    async def _load(self, conn: AsyncConnection, subscription_id: str) -> _Loaded:
-        query = select(SUBSCRIPTIONS.c.state, SUBSCRIPTIONS.c.occasions_through).where(
-            SUBSCRIPTIONS.c.id == subscription_id
-        )
-        row = (await conn.execute(query)).first()
-        if row is None:
-            return _Loaded(state=None, exists=False, occasions_through=None)
-        return _Loaded(
-            state=codec.loads(Subscription, row.state),
-            exists=True,
-            occasions_through=row.occasions_through,
-        )
+    # -- writes --------------------------------------------------------------------------------
 
-    async def _save(
-        self,
-        conn: AsyncConnection,
-        state: Subscription,
-        loaded: _Loaded,
-        now: datetime,
-    ) -> None:
-        through = loaded.occasions_through or midnight(state.term.start)
-        wake_ups = [next_due(state, through - _TICK)]
-        for hook in self._on_change:
-            wake_ups.append(await hook(conn, state, now))
-        values = {
-            "customer_id": state.customer.id,
-            "namespace_id": state.namespace_id,
-            "instance_id": state.instance_id,
-            "state": codec.dumps(state),
-            "next_due_at": min((w for w in wake_ups if w is not None), default=None),
-            "occasions_through": through,
-            "updated_at": now_wall(),
-        }
-        if loaded.exists:
+    async def _flush(self, unit: _Unit) -> None:
+        conn = unit.conn
+        dirty = [(s, sub) for s, sub in unit.subs.items() if sub.dirty and sub.state is not None]
+        if dirty:
+            await self._save(unit, dirty)
+        if unit.invoices:
+            existing = await conn.execute(_EXISTING_INVOICES, {"keys": list(unit.invoices)})
+            clash = existing.scalars().all()
+            if clash:
+                raise RuntimeError(f"invoice keys issued twice: {sorted(clash)}")
+            await conn.execute(INVOICES.insert(), list(unit.invoices.values()))
+            await conn.execute(_SET_COUNTER, {"b_name": _INVOICE_COUNTER, "b_v": unit.counter})
+        for key, values in unit.invoice_updates:
+            await conn.execute(update(INVOICES).where(INVOICES.c.key == key).values(values))
+        if unit.outbox:
+            await conn.execute(self._insert_outbox, unit.outbox)
+        if unit.marks:
+            at = now_wall()
             await conn.execute(
-                update(SUBSCRIPTIONS)
-                .where(SUBSCRIPTIONS.c.id == state.id)
-                .values(version=SUBSCRIPTIONS.c.version + 1, **values)
+                _MARK,
+                [
+                    {"b_id": event_id, "b_status": status, "b_error": error, "b_at": at}
+                    for event_id, (status, error) in unit.marks.items()
+                ],
             )
-        else:
-            await conn.execute(
-                SUBSCRIPTIONS.insert().values(
-                    id=state.id, version=1, created_at=now_wall(), **values
-                )
-            )
-            loaded.exists = True
-        loaded.state, loaded.occasions_through = state, through
 
-    async def _mark(
-        self,
-        conn: AsyncConnection,
-        event_id: str,
-        status: EventStatus,
-        error: str | None,
-        now: datetime,
-        batch: _Batch,
-    ) -> None:
-        await conn.execute(
-            update(INBOX)
-            .where(INBOX.c.id == event_id)
-            .values(status=status, error=error, processed_at=now_wall())
-        )
-        batch.count(status)
+    async def _save(self, unit: _Unit, dirty: list[tuple[str, _Sub]]) -> None:
+        states = [cast(Subscription, sub.state) for _, sub in dirty]
+        hooked = [await hook(unit.conn, states, unit.now) for hook in self._on_change]
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        at = now_wall()
+        for i, (subscription_id, sub) in enumerate(dirty):
+            state = states[i]
+            through = sub.occasions_through or midnight(state.term.start)
+            wake_ups = [next_due(state, through - _TICK), *(h[i] for h in hooked)]
+            values = {
+                "b_id": subscription_id,
+                "b_customer_id": state.customer.id,
+                "b_namespace_id": state.namespace_id,
+                "b_instance_id": state.instance_id,
+                "b_state": codec.dumps(state),
+                "b_next_due_at": min((w for w in wake_ups if w is not None), default=None),
+                "b_occasions_through": through,
+                "b_updated_at": at,
+            }
+            (updates if sub.exists else inserts).append(values)
+            sub.exists, sub.occasions_through, sub.dirty = True, through, False
+        if inserts:
+            await unit.conn.execute(_INSERT_SUBSCRIPTION, inserts)
+        if updates:
+            await unit.conn.execute(_UPDATE_SUBSCRIPTION, updates)
 
-    def _finish(self, batch: _Batch) -> None:
-        for status, n in batch.statuses.items():
-            self._metrics.events_processed.labels(status).inc(n)
-        if batch.emails:
+    def _finish(self, unit: _Unit) -> None:
+        for status, n in unit.statuses.items():
+            if n:
+                self._metrics.events_processed.labels(status).inc(n)
+        if unit.outbox:
             self._on_enqueued()
 
 
-def _order(row: Any) -> tuple[datetime, datetime, str]:
+def _order(row: _Event) -> tuple[datetime, datetime, str]:
     return (row.occurred_at, row.received_at, row.id)
 
 

@@ -1,7 +1,7 @@
 """Keeping the feed tables current: the processor's change hook, and the audience versions.
 
-``sync_feed`` runs in the transaction that saved a subscription. It asks the billing core which
-items the state makes active now, renders them, and brings the subscription's rows in line:
+``sync_feed`` runs in the transaction that saves a batch of subscriptions. It asks the billing
+core which items each state makes active now, renders them, and brings the rows in line:
 new items are inserted, changed ones rewritten, items no longer active withdrawn; a dismissal
 is never undone. When what an audience's tokens would see changes, the audience's version is
 bumped, which changes its ETag. It returns the next moment the feed may change by time alone,
@@ -11,11 +11,11 @@ so the scheduler brings the subscription back then.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import Row, Table, select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingcore.feed import FeedItemState, feed_items, next_feed_change
@@ -40,7 +40,9 @@ _CONTENT = (
     "expires_at",
 )
 
-FeedHook = Callable[[AsyncConnection, Subscription, datetime], Awaitable[datetime | None]]
+FeedHook = Callable[
+    [AsyncConnection, Sequence[Subscription], datetime], Awaitable[list[datetime | None]]
+]
 
 
 def audience_of(state: Subscription) -> str | None:
@@ -59,44 +61,64 @@ def item_id(subscription_id: str, key: str) -> str:
 def feed_hook(branding: Branding) -> FeedHook:
     """The change hook to give the processor (``Processor(on_change=[feed_hook(branding)])``)."""
 
-    async def hook(conn: AsyncConnection, state: Subscription, now: datetime) -> datetime | None:
-        return await sync_feed(conn, state, now, branding=branding)
+    async def hook(
+        conn: AsyncConnection, states: Sequence[Subscription], now: datetime
+    ) -> list[datetime | None]:
+        return await sync_feed(conn, states, now, branding=branding)
 
     return hook
 
 
+_STORED = select(ITEMS).where(
+    ITEMS.c.subscription_id.in_(bindparam("ids", expanding=True))
+    & (ITEMS.c.withdrawn_at.is_(None) | ITEMS.c.id.in_(bindparam("wanted", expanding=True)))
+)
+
+
 async def sync_feed(
-    conn: AsyncConnection, state: Subscription, now: datetime, *, branding: Branding
-) -> datetime | None:
-    """Bring the subscription's feed rows in line with its state at ``now``; return when its
-    feed may next change by time alone (strictly after ``now``), or None."""
-    audience = audience_of(state)
+    conn: AsyncConnection,
+    states: Sequence[Subscription],
+    now: datetime,
+    *,
+    branding: Branding,
+) -> list[datetime | None]:
+    """Bring the subscriptions' feed rows in line with their states at ``now``; return, for
+    each, when its feed may next change by time alone (strictly after ``now``), or None.
+
+    One read for the whole batch, one insert for all new items; changed items and the version
+    of each audience touched are written one by one (audiences in sorted order, so concurrent
+    transactions lock them in the same order)."""
     desired: dict[str, dict[str, Any]] = {}
-    if audience is not None:
+    owner: dict[str, str] = {}
+    for state in states:
+        audience = audience_of(state)
+        if audience is None:
+            continue
         for item in feed_items(state, now):
-            desired[item_id(state.id, item.key)] = _content(state, item, audience, branding)
+            id_ = item_id(state.id, item.key)
+            desired[id_] = _content(state, item, audience, branding)
+            owner[id_] = state.id
     existing = await conn.execute(
-        select(ITEMS).where(
-            (ITEMS.c.subscription_id == state.id)
-            & (ITEMS.c.withdrawn_at.is_(None) | ITEMS.c.id.in_(list(desired)))
-        )
+        _STORED, {"ids": [state.id for state in states], "wanted": list(desired)}
     )
     changed: set[str] = set()
     seen: set[str] = set()
     for row in existing:
         seen.add(row.id)
         changed.update(await _reconcile(conn, row, desired.get(row.id), now))
-    for id_, content in desired.items():
-        if id_ not in seen:
-            await conn.execute(
-                ITEMS.insert().values(
-                    id=id_, subscription_id=state.id, created_at=now, updated_at=now, **content
-                )
-            )
-            changed.add(content["audience"])
+    new = [
+        {"id": id_, "subscription_id": owner[id_], "created_at": now, "updated_at": now, **content}
+        for id_, content in desired.items()
+        if id_ not in seen
+    ]
+    if new:
+        await conn.execute(ITEMS.insert(), new)
+        changed.update(row["audience"] for row in new)
     for name in sorted(changed):
         await bump_version(conn, name, now)
-    return next_feed_change(state, now) if audience is not None else None
+    return [
+        next_feed_change(state, now) if audience_of(state) is not None else None for state in states
+    ]
 
 
 def _content(

@@ -14,7 +14,9 @@ from notify import codec
 from notify.app import create_app
 from notify.config import Settings
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
+from notify.handlers import Branding
 from notify.keys import BACKGROUND, ENGINE
+from notify.metrics import Metrics
 from notify.processor import Processor
 from tests.notify.conftest import Client
 from tests.support import FixedClock, created_data, envelope, signed_headers
@@ -221,3 +223,87 @@ async def test_qsr_counts_usage_in_its_own_quarter_when_events_arrive_late(
     kinds = [r.kind for r in await service.rows(OutboxRow, OutboxRow.id)]
     assert kinds.count("qsr_notice") == 1
     assert kinds.count("qsr_reconciled") == 1
+
+
+CARD = {
+    "customer_id": "cus_1",
+    "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030},
+}
+
+
+@pytest.mark.parametrize("card_at", ["2026-01-15T09:00:00Z", "2026-01-15T11:00:00Z"])
+async def test_card_and_its_first_subscription_in_one_batch(service: Service, card_at: str) -> None:
+    """The customer's card and the subscription it belongs to are processed in the same
+    transaction, whichever came first: the card is held, then applied to the new subscription,
+    or fanned out to it."""
+    await service.post("payment_method.updated", CARD, card_at, msg_id="c1")
+    await service.post("subscription.created", created_data(), CREATED_AT, msg_id="e1")
+    await service.processor.drain()
+    assert await service.events() == {"c1": ("processed", None), "e1": ("processed", None)}
+    state = await service.state()
+    assert state.card is not None and state.card.last4 == "4242"
+
+
+async def test_seats_before_creation_in_one_batch_are_applied_after_it(service: Service) -> None:
+    seats = {"subscription_id": "sub_1", "seats": 5, "effective_date": "2026-07-15"}
+    await service.post("subscription.seats_added", seats, "2026-01-15T09:00:00Z", msg_id="e2")
+    await service.post("subscription.created", created_data(), CREATED_AT, msg_id="e1")
+    await service.processor.drain()
+    assert await service.events() == {"e1": ("processed", None), "e2": ("processed", None)}
+    assert (await service.state()).seats_paid_for == 15
+    numbers = [(i.number, i.purpose) for i in await service.rows(InvoiceRow)]
+    assert numbers == [("INV-000001", "purchase"), ("INV-000002", "seats_added")]
+
+
+async def test_numbers_stay_gapless_across_small_batches(service: Service) -> None:
+    """Three transactions of two subscriptions each: the counter carries on between them, and
+    each invoice's number is the one its confirmation names."""
+    processor = Processor(
+        service.client.app[ENGINE],
+        clock=service.clock,
+        metrics=Metrics(),
+        branding=Branding(brand="GitLab", portal_url="https://customers.gitlab.example"),
+        mail_from="billing@gitlab.example",
+        batch_size=2,
+    )
+    for i in range(1, 6):
+        await service.post(
+            "subscription.created", created_data(subscription_id=f"sub_{i}"), CREATED_AT
+        )
+    assert await processor.events_once() == 2
+    assert await processor.drain() == 3
+    invoices = {r.subscription_id: r.number for r in await service.rows(InvoiceRow)}
+    assert sorted(invoices.values()) == [f"INV-{i:06d}" for i in range(1, 6)]
+    for row in await service.rows(OutboxRow):
+        assert json.loads(row.context)["invoice_number"] == invoices[row.subscription_id]
+
+
+async def test_one_broken_subscription_does_not_hold_up_the_others(service: Service) -> None:
+    """A stored state that cannot be read fails its own transaction only: the batch is retried
+    one subscription at a time, the others are processed, its event stays accepted."""
+    for i in (1, 2, 3):
+        await service.post(
+            "subscription.created",
+            created_data(subscription_id=f"sub_{i}"),
+            CREATED_AT,
+            msg_id=f"e{i}",
+        )
+    await service.processor.drain()
+    table = SubscriptionRow.__table__
+    async with service.client.app[ENGINE].begin() as conn:
+        await conn.execute(
+            table.update().where(table.c.id == "sub_2").values(state='{"not": "a state"}')
+        )
+    for i in (1, 2, 3):
+        seats = {"subscription_id": f"sub_{i}", "seats": 1, "effective_date": "2026-02-01"}
+        await service.post(
+            "subscription.seats_added", seats, "2026-02-01T00:00:00Z", msg_id=f"s{i}"
+        )
+    await service.processor.drain()
+    events = await service.events()
+    assert (events["s1"][0], events["s2"][0], events["s3"][0]) == (
+        "processed",
+        "accepted",
+        "processed",
+    )
+    assert (await service.state("sub_3")).seats_paid_for == 11
