@@ -29,7 +29,7 @@ import hashlib
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
@@ -53,7 +53,7 @@ from billingcore import (
 from billingcore.dates import midnight
 from notify import codec
 from notify.clock import Clock
-from notify.db.engine import dialect_insert, immediate, write_gate
+from notify.db.engine import dialect_insert, write_transaction
 from notify.db.models import (
     Counter,
     EventStatus,
@@ -380,7 +380,7 @@ class Processor:
     async def _events_unit(
         self, now: datetime, targets: list[tuple[str | None, str | None]] | None
     ) -> int:
-        async with self._transaction() as conn:
+        async with write_transaction(self._engine) as conn:
             unit = _Unit(conn, now)
             if targets is None:
                 found = await conn.execute(_TARGETS, {"limit": self._batch_size})
@@ -405,7 +405,7 @@ class Processor:
         return unit.events
 
     async def _occasions_unit(self, now: datetime, ids: list[str] | None) -> int:
-        async with self._transaction() as conn:
+        async with write_transaction(self._engine) as conn:
             unit = _Unit(conn, now)
             if ids is None:
                 due = await conn.execute(_DUE, {"now": now, "limit": self._batch_size})
@@ -655,14 +655,6 @@ class Processor:
         return f"<{digest}@{self._domain}>"
 
     # -- reads ---------------------------------------------------------------------------------
-
-    @contextlib.asynccontextmanager
-    async def _transaction(self) -> AsyncIterator[AsyncConnection]:
-        async with write_gate(self._engine), self._engine.connect() as conn:
-            if not self._postgres:
-                conn = await immediate(conn)
-            async with conn.begin():
-                yield conn
 
     async def _lock(self, conn: AsyncConnection, names: Sequence[str], kind: str) -> list[str]:
         """Take the advisory locks of those not taken by another transaction; return them."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import event
@@ -71,6 +72,22 @@ def write_gate(engine: AsyncEngine) -> contextlib.AbstractAsyncContextManager[ob
     if gate is None:
         gate = _WRITE_GATES[engine] = asyncio.Lock()
     return gate
+
+
+@contextlib.asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes after it reads.
+
+    On SQLite it waits for this process's write gate and begins with BEGIN IMMEDIATE: it holds
+    the write lock from its first statement, so no other process can commit between its reads
+    and its writes (a deferred transaction would fail to upgrade its lock in WAL mode). On
+    PostgreSQL it is a plain transaction; row and advisory locks do the rest.
+    """
+    async with write_gate(engine), engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn = await immediate(conn)
+        async with conn.begin():
+            yield conn
 
 
 def dialect_insert(dialect_name: str) -> Any:

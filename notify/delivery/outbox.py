@@ -10,16 +10,16 @@ a worker whose lease lapsed and whose row was claimed again cannot overwrite the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, and_, func, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import immediate, write_gate
+from notify.db.engine import write_transaction
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
 from notify.delivery.compose import REMINDER_KINDS, Letter
 
@@ -110,10 +110,8 @@ async def claim(
             t.c.attempts,
         )
     )
-    async with write_gate(engine), engine.connect() as conn:
-        conn = await immediate(conn)
-        async with conn.begin():
-            rows = (await conn.execute(statement)).all()
+    async with write_transaction(engine) as conn:
+        rows = (await conn.execute(statement)).all()
     claimed = [
         Claimed(
             id=row.id,
@@ -168,43 +166,75 @@ def _insert(engine: AsyncEngine) -> type[postgresql.Insert] | type[sqlite.Insert
     return postgresql.Insert if engine.dialect.name == "postgresql" else sqlite.Insert
 
 
+_RECORD = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        attempts=OUTBOX.c.attempts + bindparam("b_extra", type_=Integer),
+        last_error=bindparam("b_error"),
+        lease_expires_at=None,
+        sent_at=func.coalesce(
+            bindparam("b_sent_at", type_=OUTBOX.c.sent_at.type), OUTBOX.c.sent_at
+        ),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=OUTBOX.c.next_attempt_at.type), OUTBOX.c.next_attempt_at
+        ),
+    )
+)
+
+
 async def record(
-    engine: AsyncEngine, token: str, outcomes: Iterable[Outcome], now: datetime
+    engine: AsyncEngine, token: str, outcomes: Sequence[Outcome], now: datetime
 ) -> set[int]:
-    """Write the outcomes in one transaction; return the ids whose lease was still ours."""
+    """Write the outcomes in one transaction; return the ids whose lease was still ours.
+
+    The rows still held under ``token`` are read first (locked on PostgreSQL), then all of them
+    are written with one executemany; a row whose lease lapsed and was claimed again is left to
+    its new holder.
+    """
+    if not outcomes:
+        return set()
     t = OUTBOX
-    applied: set[int] = set()
     insert = _insert(engine)
-    async with write_gate(engine), engine.begin() as conn:
-        for outcome in outcomes:
-            if outcome.suppress is not None:
-                address, reason = outcome.suppress
-                await conn.execute(
-                    insert(SUPPRESSIONS)
-                    .values(address=normalize_address(address), reason=reason, created_at=now)
-                    .on_conflict_do_nothing(index_elements=["address"])
-                )
-            values: dict[str, object] = {
-                "status": outcome.status,
-                "attempts": t.c.attempts + outcome.extra_tries,
-                "last_error": outcome.last_error,
-                "lease_expires_at": None,
-            }
-            if outcome.sent_at is not None:
-                values["sent_at"] = outcome.sent_at
-            if outcome.next_attempt_at is not None:
-                values["next_attempt_at"] = outcome.next_attempt_at
-            result = await conn.execute(
-                update(t)
-                .where(
-                    t.c.id == outcome.id,
-                    t.c.lease_owner == token,
-                    t.c.status == OutboxStatus.SENDING,
-                )
-                .values(values)
+    async with write_transaction(engine) as conn:
+        held = await conn.execute(
+            select(t.c.id)
+            .where(
+                t.c.id.in_([o.id for o in outcomes]),
+                t.c.lease_owner == token,
+                t.c.status == OutboxStatus.SENDING,
             )
-            if result.rowcount == 1:
-                applied.add(outcome.id)
+            .with_for_update()
+        )
+        applied = set(held.scalars())
+        suppressions = {
+            normalize_address(o.suppress[0]): o.suppress[1]
+            for o in outcomes
+            if o.suppress is not None
+        }
+        if suppressions:
+            await conn.execute(
+                insert(SUPPRESSIONS).on_conflict_do_nothing(index_elements=["address"]),
+                [
+                    {"address": address, "reason": reason, "created_at": now}
+                    for address, reason in suppressions.items()
+                ],
+            )
+        rows = [
+            {
+                "b_id": o.id,
+                "b_status": o.status,
+                "b_extra": o.extra_tries,
+                "b_error": o.last_error,
+                "b_sent_at": o.sent_at,
+                "b_next": o.next_attempt_at,
+            }
+            for o in outcomes
+            if o.id in applied
+        ]
+        if rows:
+            await conn.execute(_RECORD, rows)
     return applied
 
 

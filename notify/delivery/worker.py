@@ -39,6 +39,10 @@ from notify.delivery.transports import Outgoing, PermanentFailure, TransientFail
 from notify.metrics import Metrics
 
 log = logging.getLogger(__name__)
+# The outbox depth gauge (a count over the table) is refreshed at most this often while passes
+# follow each other, and at once when a row went dead (what an operator is alerted on) or
+# the pass found nothing to do.
+DEPTH_REFRESH_SECONDS = 1.0
 
 
 def wall_clock() -> datetime:
@@ -74,6 +78,7 @@ class Deliverer:
         self._clock = clock
         self._rng = rng or random.Random()
         self._passes = itertools.count(1)
+        self._depth_at = -DEPTH_REFRESH_SECONDS
 
     async def _get_composer(self) -> Composer:
         if self._composer is None:
@@ -93,6 +98,7 @@ class Deliverer:
         claimed = await outbox.claim(
             self._engine, token, self._clock(), self.policy.lease, self.policy.batch_size
         )
+        outcomes: list[Outcome] = []
         if claimed:
             reasons = await outbox.blocked(self._engine, claimed)
             slots = asyncio.Semaphore(self.policy.concurrency)
@@ -116,10 +122,14 @@ class Deliverer:
                     log.warning("outbox.lease_lost notification_id=%s", outcome.id)
                 elif outcome.status != OutboxStatus.PENDING:
                     self._metrics.notifications.labels(outcome.kind, outcome.status).inc()
-        await self.refresh_depth()
+        went_dead = any(o.status == OutboxStatus.DEAD for o in outcomes)
+        stale = time.monotonic() - self._depth_at >= DEPTH_REFRESH_SECONDS
+        if not claimed or went_dead or stale:
+            await self.refresh_depth()
         return len(claimed)
 
     async def refresh_depth(self) -> None:
+        self._depth_at = time.monotonic()
         for status, count in (await outbox.depth(self._engine)).items():
             self._metrics.outbox_depth.labels(status).set(count)
 

@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.clock import Clock
-from notify.db.engine import immediate
+from notify.db.engine import write_transaction
 from notify.feed.ratelimit import DEFAULT_LIMIT, RateLimit, TokenBuckets
 from notify.feed.sync import bump_version, etag, visible
 from notify.feed.tables import FeedItemRow
@@ -180,23 +180,19 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
     item_id = request.match_info["id"]
     try:
         now = await feed.clock.now()
-        async with feed.engine.connect() as conn:
-            postgres = conn.dialect.name == "postgresql"
-            if not postgres:
-                conn = await immediate(conn)
-            async with conn.begin():
-                query = select(ITEMS).where(ITEMS.c.id == item_id)
-                row = (await conn.execute(query.with_for_update() if postgres else query)).first()
-                if row is None or row.audience != audience:
-                    return problem(404, "feed-item-not-found", f"no feed item {item_id!r} here")
-                if not row.dismissible:
-                    return problem(409, "not-dismissible", "this item stays until its cause ends")
-                if row.dismissed_at is None:
-                    await conn.execute(
-                        update(ITEMS).where(ITEMS.c.id == item_id).values(dismissed_at=now)
-                    )
-                    if visible(row, now):
-                        await bump_version(conn, audience, now)
+        async with write_transaction(feed.engine) as conn:
+            query = select(ITEMS).where(ITEMS.c.id == item_id).with_for_update()
+            row = (await conn.execute(query)).first()
+            if row is None or row.audience != audience:
+                return problem(404, "feed-item-not-found", f"no feed item {item_id!r} here")
+            if not row.dismissible:
+                return problem(409, "not-dismissible", "this item stays until its cause ends")
+            if row.dismissed_at is None:
+                await conn.execute(
+                    update(ITEMS).where(ITEMS.c.id == item_id).values(dismissed_at=now)
+                )
+                if visible(row, now):
+                    await bump_version(conn, audience, now)
     except (DBAPIError, OSError) as exc:
         return _unavailable(exc)
     return web.Response(status=204)
