@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from binascii import b2a_qp
@@ -82,7 +83,7 @@ class Composer:
             headers.append(("List-Unsubscribe", f"<{unsubscribe}>"))
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         return Outgoing(
-            sender=parseaddr(self.mail_from)[1],
+            sender=_envelope_sender(self.mail_from),
             message_id=letter.message_id,
             data=assemble(headers, rendered.text, rendered.html),
         )
@@ -95,10 +96,17 @@ class Composer:
 
 
 def _address(value: str) -> str:
+    if value.isascii():
+        return value
     name, address = parseaddr(value)
-    if value.isascii() or not name:
+    if not name:
         return value
     return formataddr((name, address), charset="utf-8")
+
+
+@functools.lru_cache(maxsize=16)
+def _envelope_sender(mail_from: str) -> str:
+    return parseaddr(mail_from)[1]
 
 
 def _header(name: str, value: str) -> bytes:

@@ -20,6 +20,9 @@ class DeliveryPolicy:
 
     batch_size: int = 32
     concurrency: int = 8
+    # Passes run side by side (each claims batch_size / lanes rows), so the connections stay
+    # busy while a pass records and claims.
+    lanes: int = 2
     # A pass sends at most batch_size / concurrency rounds of at most tries × (timeout + wait):
     # with the defaults 4 × 3 × ~21 s, inside the lease, so a live worker never loses its rows.
     lease: timedelta = timedelta(minutes=5)

@@ -78,6 +78,8 @@ class Deliverer:
         self._clock = clock
         self._rng = rng or random.Random()
         self._passes = itertools.count(1)
+        # Sends in flight across every pass of this deliverer.
+        self._slots = asyncio.Semaphore(policy.concurrency)
         self._depth_at = -DEPTH_REFRESH_SECONDS
 
     async def _get_composer(self) -> Composer:
@@ -91,17 +93,18 @@ class Deliverer:
             )
         return self._composer
 
-    async def run_once(self) -> int:
-        """One pass; returns how many rows it claimed (and recorded, lease permitting)."""
+    async def run_once(self, limit: int | None = None) -> int:
+        """One pass of at most ``limit`` rows (the policy's batch size by default); returns how
+        many rows it claimed (and recorded, lease permitting)."""
         composer = await self._get_composer()
         token = f"{self.owner}#{next(self._passes)}"[-64:]
         claimed = await outbox.claim(
-            self._engine, token, self._clock(), self.policy.lease, self.policy.batch_size
+            self._engine, token, self._clock(), self.policy.lease, limit or self.policy.batch_size
         )
         outcomes: list[Outcome] = []
         if claimed:
             reasons = await outbox.blocked(self._engine, claimed)
-            slots = asyncio.Semaphore(self.policy.concurrency)
+            slots = self._slots
 
             async def one(row: Claimed) -> Outcome:
                 if row.id in reasons:
@@ -237,10 +240,21 @@ class Deliverer:
             self._metrics.delivery_latency.observe(time.perf_counter() - started)
 
     async def run(self, stop: asyncio.Event, wakeup: asyncio.Event | None = None) -> None:
-        """Deliver until ``stop`` is set; a pass under way is finished first."""
+        """Deliver until ``stop`` is set; the passes under way are finished first.
+
+        ``policy.lanes`` passes run side by side, each of an equal share of the batch size and
+        all sharing the ``concurrency`` sends in flight: while one pass records its outcomes
+        and claims its next rows, the other keeps the connections busy. Rows in flight are
+        bounded as with one pass of the whole batch, so the lease bound holds.
+        """
+        share = -(-self.policy.batch_size // self.policy.lanes)
+        lanes = [self._lane(stop, wakeup, share) for _ in range(self.policy.lanes)]
+        await asyncio.gather(*lanes)
+
+    async def _lane(self, stop: asyncio.Event, wakeup: asyncio.Event | None, limit: int) -> None:
         while not stop.is_set():
             try:
-                handled = await self.run_once()
+                handled = await self.run_once(limit)
             except Exception:
                 # Most often the database is away; the next pass tries again.
                 log.exception("outbox.pass_failed owner=%s", self.owner)
