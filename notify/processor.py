@@ -35,7 +35,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, text, update
+from sqlalchemy import Table, bindparam, select, text, update
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -109,11 +109,12 @@ _EVENT_COLUMNS = (
     INBOX.c.customer_id,
 )
 _ORDER = (INBOX.c.occurred_at, INBOX.c.received_at, INBOX.c.id)
-_TARGETS = (
+# The oldest accepted events, in index order: their subscriptions (or customers) are the batch.
+# Reading a bounded run of the index keeps the cost of a batch independent of the backlog.
+_OLDEST = (
     select(INBOX.c.subscription_id, INBOX.c.customer_id)
     .where(INBOX.c.status == EventStatus.ACCEPTED)
-    .group_by(INBOX.c.subscription_id, INBOX.c.customer_id)
-    .order_by(func.min(INBOX.c.occurred_at))
+    .order_by(INBOX.c.occurred_at)
     .limit(bindparam("limit"))
 )
 _PENDING_OF_SUBSCRIPTIONS = (
@@ -344,11 +345,11 @@ class Processor:
         except Exception:
             log.exception("processor.batch_failed kind=events; retrying one at a time")
         async with self._engine.connect() as conn:
-            targets = (await conn.execute(_TARGETS, {"limit": self._batch_size})).all()
+            targets = await self._targets(conn)
         handled = 0
         for target in targets:
             try:
-                handled += await self._events_unit(now, [(target[0], target[1])])
+                handled += await self._events_unit(now, [target])
             except _UNAVAILABLE:
                 raise
             except Exception:
@@ -383,8 +384,7 @@ class Processor:
         async with write_transaction(self._engine) as conn:
             unit = _Unit(conn, now)
             if targets is None:
-                found = await conn.execute(_TARGETS, {"limit": self._batch_size})
-                targets = [(row[0], row[1]) for row in found]
+                targets = await self._targets(conn)
             wanted = [s for s, _ in targets if s is not None]
             locked = set(await self._lock(conn, wanted, "sub"))
             ids = [s for s in wanted if s in locked]
@@ -655,6 +655,13 @@ class Processor:
         return f"<{digest}@{self._domain}>"
 
     # -- reads ---------------------------------------------------------------------------------
+
+    async def _targets(self, conn: AsyncConnection) -> list[tuple[str | None, str | None]]:
+        """Up to ``batch_size`` subscriptions (or customers, for customer-level events) with
+        accepted events, those with the oldest events first."""
+        rows = await conn.execute(_OLDEST, {"limit": self._batch_size * 4})
+        targets = dict.fromkeys((row[0], row[1]) for row in rows)
+        return list(targets)[: self._batch_size]
 
     async def _lock(self, conn: AsyncConnection, names: Sequence[str], kind: str) -> list[str]:
         """Take the advisory locks of those not taken by another transaction; return them."""

@@ -1,11 +1,12 @@
 """The outbox table seen from delivery: claim due rows under a lease, check opt-outs, record.
 
-Claims are one statement, ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``:
-on PostgreSQL concurrent workers skip each other's rows; on SQLite, which has no row locks and
-where SQLAlchemy drops the clause, the statement runs inside ``BEGIN IMMEDIATE`` and so holds
-the write lock from the first read. Each claim writes a claim token (worker and pass) into
-``lease_owner``; a record only applies while the row is still ``sending`` under that token, so
-a worker whose lease lapsed and whose row was claimed again cannot overwrite the newer attempt.
+A claim is ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING``, once for rows
+whose lease expired and once for due pending rows: on PostgreSQL concurrent workers skip each
+other's rows; on SQLite, which has no row locks and where SQLAlchemy drops the clause, the
+statements run inside ``BEGIN IMMEDIATE`` and so hold the write lock from the first read. Each
+claim writes a claim token (worker and pass) into ``lease_owner``; a record only applies while
+the row is still ``sending`` under that token, so a worker whose lease lapsed and whose row was
+claimed again cannot overwrite the newer attempt.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Integer, Table, and_, bindparam, func, or_, select, update
+from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -74,29 +75,16 @@ class Outcome:
     suppress: tuple[str, str] | None = None  # (address, reason)
 
 
-async def claim(
-    engine: AsyncEngine, token: str, now: datetime, lease: timedelta, limit: int
-) -> list[Claimed]:
-    """Take up to ``limit`` due rows: pending and due, or sending under an expired lease."""
+def _claiming(ids: Select[tuple[int]]) -> Update:
+    """Claim the rows ``ids`` selects for this pass, returning what delivery needs of them."""
     t = OUTBOX
-    due = or_(
-        and_(t.c.status == OutboxStatus.PENDING, t.c.next_attempt_at <= now),
-        and_(t.c.status == OutboxStatus.SENDING, t.c.lease_expires_at <= now),
-    )
-    ids = (
-        select(t.c.id)
-        .where(due)
-        .order_by(t.c.next_attempt_at, t.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    statement = (
+    return (
         update(t)
-        .where(t.c.id.in_(ids))
+        .where(t.c.id.in_(ids.with_for_update(skip_locked=True)))
         .values(
             status=OutboxStatus.SENDING,
-            lease_owner=token,
-            lease_expires_at=now + lease,
+            lease_owner=bindparam("token"),
+            lease_expires_at=bindparam("until"),
             attempts=t.c.attempts + 1,
         )
         .returning(
@@ -110,8 +98,39 @@ async def claim(
             t.c.attempts,
         )
     )
+
+
+# Two claims, each one index range read in index order: rows whose lease expired (few: at
+# most what crashed workers held), then pending rows that are due. One statement with OR would
+# collect and sort every due row, the whole backlog, on each claim.
+_CLAIM_EXPIRED = _claiming(
+    select(OUTBOX.c.id)
+    .where(
+        (OUTBOX.c.status == OutboxStatus.SENDING) & (OUTBOX.c.lease_expires_at <= bindparam("now"))
+    )
+    .order_by(OUTBOX.c.id)
+    .limit(bindparam("limit"))
+)
+_CLAIM_DUE = _claiming(
+    select(OUTBOX.c.id)
+    .where(
+        (OUTBOX.c.status == OutboxStatus.PENDING) & (OUTBOX.c.next_attempt_at <= bindparam("now"))
+    )
+    .order_by(OUTBOX.c.next_attempt_at, OUTBOX.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+async def claim(
+    engine: AsyncEngine, token: str, now: datetime, lease: timedelta, limit: int
+) -> list[Claimed]:
+    """Take up to ``limit`` due rows: sending under an expired lease, then pending and due."""
+    params = {"token": token, "until": now + lease, "now": now, "limit": limit}
     async with write_transaction(engine) as conn:
-        rows = (await conn.execute(statement)).all()
+        rows = list((await conn.execute(_CLAIM_EXPIRED, params)).all())
+        if len(rows) < limit:
+            params["limit"] = limit - len(rows)
+            rows += (await conn.execute(_CLAIM_DUE, params)).all()
     claimed = [
         Claimed(
             id=row.id,
