@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
@@ -12,20 +11,11 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.clock import ClockWentBack, DatabaseClock
-from notify.db.engine import create_engine, dialect_insert
+from notify.db.engine import dialect_insert
 from notify.db.models import ServiceSetting
 
 SETTINGS = cast(Table, ServiceSetting.__table__)
 START = datetime(2026, 1, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-async def engines(db_url: str) -> AsyncIterator[tuple[AsyncEngine, AsyncEngine]]:
-    """Two engines on one database: two processes, as far as the database can tell."""
-    first, second = create_engine(db_url), create_engine(db_url)
-    yield first, second
-    await first.dispose()
-    await second.dispose()
 
 
 async def test_the_clock_moves_while_another_process_writes(
