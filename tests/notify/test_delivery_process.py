@@ -7,7 +7,7 @@ import os
 import subprocess
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -29,11 +29,16 @@ pytestmark = pytest.mark.slow
 
 @contextmanager
 def running_workers(
-    db_url: str, server: SmtpServer, cwd: Path, count: int = 1
+    db_url: str,
+    server: SmtpServer,
+    cwd: Path,
+    count: int = 1,
+    settings: Mapping[str, str] | None = None,
 ) -> Iterator[list[subprocess.Popen[bytes]]]:
-    """Start ``count`` ``notify worker`` processes together; yield once every one runs."""
+    """Start ``count`` ``notify worker`` processes together, with more ``NOTIFY_*`` settings if
+    given; yield once every one runs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
-    env.update({"NOTIFY_DATABASE_URL": db_url, "NOTIFY_SMTP_URL": server.url})
+    env.update({"NOTIFY_DATABASE_URL": db_url, "NOTIFY_SMTP_URL": server.url, **(settings or {})})
     procs = [
         subprocess.Popen(
             [NOTIFY, "worker"], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT

@@ -1,0 +1,118 @@
+"""Two processors, as two workers run them, applying occasions side by side on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+
+import pytest
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from billingcore import Subscription
+from notify.app import create_app
+from notify.config import Settings
+from notify.feed import feed_hook
+from notify.handlers import Branding
+from notify.metrics import Metrics
+from notify.processor import ChangeHook, Processor
+from tests.notify.conftest import Client
+from tests.notify.test_processor import Service
+from tests.support import FixedClock, created_data
+
+# Only PostgreSQL lets two workers process at once; on SQLite they take turns.
+pytestmark = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
+
+
+def when(subscription_id: str, act: Callable[[], Awaitable[None]]) -> ChangeHook:
+    """A change hook that runs ``act`` once the processor saves ``subscription_id``."""
+
+    async def hook(_conn: AsyncConnection, state: Subscription, _now: datetime) -> None:
+        if state.id == subscription_id:
+            await act()
+
+    return hook
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=DBAPIError,
+    reason=(
+        "processor: a pass applies the occasions of up to batch_size subscriptions in one "
+        "transaction; issuing an invoice locks the invoice counter row and the feed hook locks "
+        "the audience's version row, both until commit, so two workers whose batches touch "
+        "them in opposite orders deadlock on PostgreSQL (40P01) and one pass is rolled back"
+    ),
+)
+async def test_two_workers_over_one_audience_do_not_deadlock(
+    aiohttp_client: Callable[..., Awaitable[Client]],
+    settings: Settings,
+    engines: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Three subscriptions of one namespace end their terms on three days in a row: the first
+    and the last renew (an invoice each), the middle one expires. Worker 1 takes the first;
+    worker 2 the other two. Both passes finish, and every term end is carried out."""
+    clock = FixedClock("2026-01-15T12:00:00+00:00")
+    app = create_app(settings, run_migrations=False, run_worker=False, clock=clock)
+    service = Service(await aiohttp_client(app), clock)
+    terms = {"sub_a": "2027-01-13", "sub_b": "2027-01-14", "sub_c": "2027-01-15"}
+    for sub, end in terms.items():
+        data = created_data(
+            subscription_id=sub,
+            term_start=end.replace("2027", "2026"),
+            term_end=end,
+            qsr_enabled=False,
+            auto_renew=sub != "sub_b",
+        )
+        assert await service.post("subscription.created", data, "2026-01-15T10:00:00Z") == 202
+    # sub_a over its seats: its renewal takes them in, so its feed changes (seat_overage goes)
+    usage = {
+        "subscription_id": "sub_a",
+        "observed_at": "2026-06-01T00:00:00Z",
+        "billable_users": 12,
+    }
+    assert await service.post("usage.reported", usage, "2026-06-01T00:00:00Z") == 202
+    clock.set("2027-01-12T12:00:00+00:00")
+    await service.processor.drain()  # everything up to the term ends
+
+    clock.set("2027-01-15T12:00:00+00:00")
+    in_hook, bumped = asyncio.Event(), asyncio.Event()
+
+    async def hold_until_worker_2_bumped() -> None:
+        in_hook.set()  # worker 1 holds the invoice counter (sub_a's renewal) by now
+        await asyncio.wait_for(bumped.wait(), timeout=10)
+
+    async def say_bumped() -> None:
+        bumped.set()  # worker 2 holds ns_1's feed version (sub_b's expiry) by now
+
+    branding = Branding(brand=settings.brand, portal_url=settings.portal_url)
+
+    def worker(engine: AsyncEngine, hooks: Sequence[ChangeHook], batch_size: int) -> Processor:
+        return Processor(
+            engine,
+            clock=clock,
+            metrics=Metrics(),
+            branding=branding,
+            mail_from=settings.mail_from,
+            on_change=hooks,
+            batch_size=batch_size,
+        )
+
+    first = worker(engines[0], [when("sub_a", hold_until_worker_2_bumped), feed_hook(branding)], 1)
+    second = worker(engines[1], [feed_hook(branding), when("sub_b", say_bumped)], 3)
+    one = asyncio.create_task(first.occasions_once())
+    await asyncio.wait_for(in_hook.wait(), timeout=10)
+    two = asyncio.create_task(second.occasions_once())
+    done = await asyncio.gather(one, two, return_exceptions=True)  # both end before the check
+    for outcome in done:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    assert list(done) == [1, 2]
+
+    states = {sub: await service.state(sub) for sub in terms}
+    assert {sub: s.status.value for sub, s in states.items()} == {
+        "sub_a": "active",
+        "sub_b": "expired",
+        "sub_c": "active",
+    }
