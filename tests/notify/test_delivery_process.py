@@ -146,7 +146,10 @@ def test_sigkill_during_delivery_then_restart_delivers_everything(
 
 
 def test_two_workers_deliver_each_message_once(db_url: str, tmp_path: Path) -> None:
-    """Two workers on one database share 500 rows: every message arrives exactly once."""
+    """Two workers on one database share 500 rows: every message arrives exactly once.
+
+    On PostgreSQL both claim side by side, and both must have taken part. On SQLite claims take
+    turns on the one write lock, and a worker that keeps up may take every row."""
     with smtp_server() as server, running_workers(db_url, server, tmp_path, count=2):
         rows = asyncio.run(_fill(db_url, 500))
         expected = {row["message_id"] for row in rows}
@@ -154,4 +157,5 @@ def test_two_workers_deliver_each_message_once(db_url: str, tmp_path: Path) -> N
         received = server.message_ids()
     assert len(received) == len(set(received)) == 500
     assert asyncio.run(_statuses(db_url)) == {"sent": 500}
-    assert len(asyncio.run(_owners(db_url))) == 2
+    owners = asyncio.run(_owners(db_url))
+    assert len(owners) == 2 if db_url.startswith("postgresql") else len(owners) >= 1

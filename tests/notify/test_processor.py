@@ -17,7 +17,7 @@ from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.handlers import Branding
 from notify.keys import BACKGROUND, ENGINE
 from notify.metrics import Metrics
-from notify.processor import Processor
+from notify.processor import SUBSCRIPTIONS, Processor
 from tests.notify.conftest import Client
 from tests.support import FixedClock, created_data, envelope, signed_headers
 
@@ -289,10 +289,11 @@ async def test_one_broken_subscription_does_not_hold_up_the_others(service: Serv
             msg_id=f"e{i}",
         )
     await service.processor.drain()
-    table = SubscriptionRow.__table__
     async with service.client.app[ENGINE].begin() as conn:
         await conn.execute(
-            table.update().where(table.c.id == "sub_2").values(state='{"not": "a state"}')
+            SUBSCRIPTIONS.update()
+            .where(SUBSCRIPTIONS.c.id == "sub_2")
+            .values(state='{"not": "a state"}')
         )
     for i in (1, 2, 3):
         seats = {"subscription_id": f"sub_{i}", "seats": 1, "effective_date": "2026-02-01"}
