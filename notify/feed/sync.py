@@ -85,9 +85,8 @@ async def sync_feed(
     """Bring the subscriptions' feed rows in line with their states at ``now``; return, for
     each, when its feed may next change by time alone (strictly after ``now``), or None.
 
-    One read for the whole batch, one insert for all new items; changed items and the version
-    of each audience touched are written one by one (audiences in sorted order, so concurrent
-    transactions lock them in the same order)."""
+    One read for the whole batch, then at most one statement per kind of write: new items,
+    rewritten items, withdrawn items, and the versions of the audiences touched."""
     desired: dict[str, dict[str, Any]] = {}
     owner: dict[str, str] = {}
     for state in states:
@@ -101,11 +100,11 @@ async def sync_feed(
     existing = await conn.execute(
         _STORED, {"ids": [state.id for state in states], "wanted": list(desired)}
     )
-    changed: set[str] = set()
+    changes = _Changes()
     seen: set[str] = set()
     for row in existing:
         seen.add(row.id)
-        changed.update(await _reconcile(conn, row, desired.get(row.id), now))
+        changes.reconcile(row, desired.get(row.id), now)
     new = [
         {"id": id_, "subscription_id": owner[id_], "created_at": now, "updated_at": now, **content}
         for id_, content in desired.items()
@@ -113,9 +112,12 @@ async def sync_feed(
     ]
     if new:
         await conn.execute(ITEMS.insert(), new)
-        changed.update(row["audience"] for row in new)
-    for name in sorted(changed):
-        await bump_version(conn, name, now)
+        changes.audiences.update(row["audience"] for row in new)
+    if changes.rewritten:
+        await conn.execute(_REWRITE, changes.rewritten)
+    if changes.withdrawn:
+        await conn.execute(_WITHDRAW, [{"b_id": id_, "b_at": now} for id_ in changes.withdrawn])
+    await bump_versions(conn, changes.audiences, now)
     return [
         next_feed_change(state, now) if audience_of(state) is not None else None for state in states
     ]
@@ -148,62 +150,98 @@ def visible(row: Any, now: datetime) -> bool:
     )
 
 
-async def _reconcile(
-    conn: AsyncConnection, row: Row[Any], content: dict[str, Any] | None, now: datetime
-) -> set[str]:
-    """Update one stored item to its desired content (None: withdraw it); return the audiences
-    whose visible items this changed."""
-    was_visible = visible(row, now)
-    if content is None:
-        await conn.execute(update(ITEMS).where(ITEMS.c.id == row.id).values(withdrawn_at=now))
-        return {row.audience} if was_visible else set()
-    differs = any(getattr(row, name) != content[name] for name in _CONTENT)
-    if not differs and row.withdrawn_at is None:
-        return set()
-    await conn.execute(
-        update(ITEMS)
-        .where(ITEMS.c.id == row.id)
-        .values(withdrawn_at=None, updated_at=now, **content)
+_REWRITE = (
+    update(ITEMS)
+    .where(ITEMS.c.id == bindparam("b_id"))
+    .values(
+        withdrawn_at=None,
+        updated_at=bindparam("b_at"),
+        **{name: bindparam(f"b_{name}") for name in _CONTENT},
+        key=bindparam("b_key"),
     )
-    is_visible = row.dismissed_at is None and (
-        content["expires_at"] is None or content["expires_at"] > now
+)
+_WITHDRAW = (
+    update(ITEMS).where(ITEMS.c.id == bindparam("b_id")).values(withdrawn_at=bindparam("b_at"))
+)
+
+
+class _Changes:
+    """The writes that bring stored items in line, and the audiences whose visible items they
+    change."""
+
+    def __init__(self) -> None:
+        self.rewritten: list[dict[str, Any]] = []
+        self.withdrawn: list[str] = []
+        self.audiences: set[str] = set()
+
+    def reconcile(self, row: Row[Any], content: dict[str, Any] | None, now: datetime) -> None:
+        """Bring one stored item to its desired content (None: withdraw it)."""
+        was_visible = visible(row, now)
+        if content is None:
+            self.withdrawn.append(row.id)
+            if was_visible:
+                self.audiences.add(row.audience)
+            return
+        differs = any(getattr(row, name) != content[name] for name in _CONTENT)
+        if not differs and row.withdrawn_at is None:
+            return
+        self.rewritten.append(
+            {"b_id": row.id, "b_at": now, **{f"b_{name}": value for name, value in content.items()}}
+        )
+        is_visible = row.dismissed_at is None and (
+            content["expires_at"] is None or content["expires_at"] > now
+        )
+        if was_visible:
+            self.audiences.add(row.audience)
+        if is_visible:
+            self.audiences.add(content["audience"])
+
+
+_AHEAD = (
+    select(ITEMS.c.audience, ITEMS.c.expires_at)
+    .where(
+        ITEMS.c.audience.in_(bindparam("audiences", expanding=True))
+        & ITEMS.c.withdrawn_at.is_(None)
+        & ITEMS.c.dismissed_at.is_(None)
+        & (ITEMS.c.expires_at > bindparam("now"))
     )
-    touched: set[str] = set()
-    if was_visible:
-        touched.add(row.audience)
-    if is_visible:
-        touched.add(content["audience"])
-    return touched
+    .order_by(ITEMS.c.audience, ITEMS.c.expires_at)
+)
+_SET_EXPIRIES = (
+    update(VERSIONS)
+    .where(VERSIONS.c.audience == bindparam("b_audience"))
+    .values(expiries=bindparam("b_expiries"))
+)
 
 
-async def bump_version(conn: AsyncConnection, audience: str, now: datetime) -> None:
-    """Count a change of the audience's visible items and record the expiries still ahead.
+async def bump_versions(conn: AsyncConnection, audiences: Iterable[str], now: datetime) -> None:
+    """Count a change of each audience's visible items and record the expiries still ahead.
 
-    The version row is written first: on PostgreSQL its row lock makes a concurrent bump of
-    the same audience wait for this commit, so the expiries read afterwards include its items.
+    The version rows are written first, in sorted order: on PostgreSQL their row locks make a
+    concurrent bump of the same audience wait for this commit (so the expiries read afterwards
+    include its items), and two transactions take them in the same order.
     """
+    names = sorted(set(audiences))
+    if not names:
+        return
+    wall = _wall()
     await conn.execute(
         dialect_insert(conn.dialect.name)(VERSIONS)
-        .values(audience=audience, version=1, expiries="", updated_at=_wall())
+        .values(
+            audience=bindparam("b_audience"), version=1, expiries="", updated_at=bindparam("b_at")
+        )
         .on_conflict_do_update(
             index_elements=["audience"],
-            set_={"version": VERSIONS.c.version + 1, "updated_at": _wall()},
-        )
+            set_={"version": VERSIONS.c.version + 1, "updated_at": wall},
+        ),
+        [{"b_audience": name, "b_at": wall} for name in names],
     )
-    ahead = await conn.execute(
-        select(ITEMS.c.expires_at)
-        .where(
-            (ITEMS.c.audience == audience)
-            & ITEMS.c.withdrawn_at.is_(None)
-            & ITEMS.c.dismissed_at.is_(None)
-            & (ITEMS.c.expires_at > now)
-        )
-        .order_by(ITEMS.c.expires_at)
-    )
+    ahead: dict[str, list[datetime]] = {name: [] for name in names}
+    for audience, expires_at in await conn.execute(_AHEAD, {"audiences": names, "now": now}):
+        ahead[audience].append(expires_at)
     await conn.execute(
-        update(VERSIONS)
-        .where(VERSIONS.c.audience == audience)
-        .values(expiries=encode_expiries(at for (at,) in ahead))
+        _SET_EXPIRIES,
+        [{"b_audience": name, "b_expiries": encode_expiries(ahead[name])} for name in names],
     )
 
 

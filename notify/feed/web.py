@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notify.clock import Clock
 from notify.db.engine import write_transaction
 from notify.feed.ratelimit import DEFAULT_LIMIT, RateLimit, TokenBuckets
-from notify.feed.sync import bump_version, etag, visible
+from notify.feed.sync import bump_versions, etag, visible
 from notify.feed.tables import FeedItemRow
 from notify.feed.tokens import (
     InvalidAudience,
@@ -192,7 +192,7 @@ async def dismiss(request: web.Request) -> web.StreamResponse:
                     update(ITEMS).where(ITEMS.c.id == item_id).values(dismissed_at=now)
                 )
                 if visible(row, now):
-                    await bump_version(conn, audience, now)
+                    await bump_versions(conn, [audience], now)
     except (DBAPIError, OSError) as exc:
         return _unavailable(exc)
     return web.Response(status=204)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 
 from billingcore.feed import FeedItemState, FeedKind, Severity
@@ -17,7 +17,7 @@ from billingcore.outcomes import facts
 from billingcore.state import Channel, Partner
 from notify.db.engine import create_engine
 from notify.feed.ratelimit import RateLimit, TokenBuckets
-from notify.feed.sync import audience_of, bump_version, etag, item_id
+from notify.feed.sync import ITEMS, VERSIONS, audience_of, bump_versions, etag, item_id
 from notify.feed.texts import RENDERERS, render
 from notify.feed.tokens import InvalidAudience, TokenCache, audience_key, create_token, hash_token
 from notify.feed.versions import VersionReader
@@ -254,7 +254,7 @@ async def test_concurrent_version_reads_share_one_query(db_url: str) -> None:
     reader = CountingReader(engine)
     try:
         async with engine.begin() as conn:
-            await bump_version(conn, "namespace:a", datetime(2026, 1, 1, tzinfo=UTC))
+            await bump_versions(conn, ["namespace:a"], datetime(2026, 1, 1, tzinfo=UTC))
         assert await reader.read("namespace:a") == (1, "")
         answers = await asyncio.gather(
             *(reader.read(a) for a in ["namespace:a", "namespace:b", "namespace:a"] * 10)
@@ -262,7 +262,7 @@ async def test_concurrent_version_reads_share_one_query(db_url: str) -> None:
         assert reader.batches[1:] == [["namespace:a", "namespace:b"]]
         assert answers[:3] == [(1, ""), (0, ""), (1, "")]
         async with engine.begin() as conn:
-            await bump_version(conn, "namespace:a", datetime(2026, 1, 2, tzinfo=UTC))
+            await bump_versions(conn, ["namespace:a"], datetime(2026, 1, 2, tzinfo=UTC))
         assert await reader.read("namespace:a") == (2, "")  # never cached
     finally:
         await reader.close()
@@ -314,3 +314,51 @@ async def test_a_failed_version_read_reaches_every_waiting_request() -> None:
         assert all(isinstance(r, DBAPIError | OSError) for r in results), results
     finally:
         await engine.dispose()
+
+
+async def test_one_bump_of_several_audiences_keeps_each_ones_expiries(db_url: str) -> None:
+    """Versions are bumped for a whole batch at once: each audience counts one change and records
+    only its own expiries still ahead, in order."""
+    engine = create_engine(db_url)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def item(id_: str, audience: str, day: int | None) -> dict[str, Any]:
+        return {
+            "id": id_,
+            "key": id_,
+            "audience": audience,
+            "subscription_id": "sub_1",
+            "kind": "renewal_upcoming",
+            "severity": "info",
+            "title": "t",
+            "body": "b",
+            "dismissible": True,
+            "expires_at": None if day is None else datetime(2026, 1, day, tzinfo=UTC),
+            "created_at": now,
+            "updated_at": now,
+        }
+
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                ITEMS.insert(),
+                [
+                    item("a2", "namespace:a", 9),
+                    item("a1", "namespace:a", 5),
+                    item("b1", "namespace:b", 7),
+                    item("b0", "namespace:b", None),
+                    item("gone", "namespace:b", 1),  # expired before now is not ahead
+                ],
+            )
+            await bump_versions(conn, ["namespace:b", "namespace:a", "namespace:b"], now)
+            await bump_versions(conn, ["namespace:a"], now)
+            rows = await conn.execute(select(VERSIONS).order_by(VERSIONS.c.audience))
+            versions = {r.audience: (r.version, r.expiries) for r in rows}
+    finally:
+        await engine.dispose()
+    day = 86_400_000_000
+    epoch_days = (datetime(2026, 1, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)).days
+    assert versions == {
+        "namespace:a": (2, f"{(epoch_days + 4) * day} {(epoch_days + 8) * day}"),
+        "namespace:b": (1, f"{(epoch_days + 6) * day}"),
+    }
