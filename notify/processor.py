@@ -181,6 +181,16 @@ _INSERT_SUBSCRIPTION = SUBSCRIPTIONS.insert().values(
     created_at=bindparam("b_updated_at"),
     **{name: bindparam(f"b_{name}") for name in _SAVE_COLUMNS},
 )
+# Time passed but nothing happened (a feed boundary, say): only the cursor and the wake-up move.
+_MOVE_CURSOR = (
+    update(SUBSCRIPTIONS)
+    .where(SUBSCRIPTIONS.c.id == bindparam("b_id"))
+    .values(
+        next_due_at=bindparam("b_next_due_at"),
+        occasions_through=bindparam("b_occasions_through"),
+        updated_at=bindparam("b_updated_at"),
+    )
+)
 _UPDATE_SUBSCRIPTION = (
     update(SUBSCRIPTIONS)
     .where(SUBSCRIPTIONS.c.id == bindparam("b_id"))
@@ -209,6 +219,7 @@ class _Sub:
     exists: bool
     occasions_through: datetime | None
     dirty: bool = False
+    stored: Subscription | None = None  # the state as read, to tell whether it changed
 
 
 @dataclass
@@ -686,10 +697,12 @@ class Processor:
         for s in missing:
             unit.subs[s] = _Sub(state=None, exists=False, occasions_through=None)
         for row in await unit.conn.execute(_STATES, {"ids": missing}):
+            state = codec.loads(Subscription, row.state)
             unit.subs[row.id] = _Sub(
-                state=codec.loads(Subscription, row.state),
+                state=state,
                 exists=True,
                 occasions_through=row.occasions_through,
+                stored=state,
             )
 
     async def _prefetch_held(self, unit: _Unit, pending: dict[str, list[_Event]]) -> None:
@@ -747,6 +760,7 @@ class Processor:
         hooked = [await hook(unit.conn, states, unit.now) for hook in self._on_change]
         inserts: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        moves: list[dict[str, Any]] = []
         at = now_wall()
         for i, (subscription_id, sub) in enumerate(dirty):
             state = states[i]
@@ -754,20 +768,26 @@ class Processor:
             wake_ups = [next_due(state, through - _TICK), *(h[i] for h in hooked)]
             values = {
                 "b_id": subscription_id,
-                "b_customer_id": state.customer.id,
-                "b_namespace_id": state.namespace_id,
-                "b_instance_id": state.instance_id,
-                "b_state": codec.dumps(state),
                 "b_next_due_at": min((w for w in wake_ups if w is not None), default=None),
                 "b_occasions_through": through,
                 "b_updated_at": at,
             }
-            (updates if sub.exists else inserts).append(values)
-            sub.exists, sub.occasions_through, sub.dirty = True, through, False
-        if inserts:
-            await unit.conn.execute(_INSERT_SUBSCRIPTION, inserts)
-        if updates:
-            await unit.conn.execute(_UPDATE_SUBSCRIPTION, updates)
+            if sub.exists and state is sub.stored:
+                moves.append(values)
+            else:
+                values["b_customer_id"] = state.customer.id
+                values["b_namespace_id"] = state.namespace_id
+                values["b_instance_id"] = state.instance_id
+                values["b_state"] = codec.dumps(state)
+                (updates if sub.exists else inserts).append(values)
+            sub.exists, sub.occasions_through, sub.dirty, sub.stored = True, through, False, state
+        for statement, rows in (
+            (_INSERT_SUBSCRIPTION, inserts),
+            (_UPDATE_SUBSCRIPTION, updates),
+            (_MOVE_CURSOR, moves),
+        ):
+            if rows:
+                await unit.conn.execute(statement, rows)
 
     def _finish(self, unit: _Unit) -> None:
         for status, n in unit.statuses.items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -308,3 +309,22 @@ async def test_one_broken_subscription_does_not_hold_up_the_others(service: Serv
         "processed",
     )
     assert (await service.state("sub_3")).seats_paid_for == 11
+
+
+async def test_a_wake_up_with_nothing_due_moves_only_the_cursor(service: Service) -> None:
+    """A subscription woken when nothing of its own fell due (a feed boundary, say) keeps its
+    stored state and version; its wake-up time is computed again."""
+    await service.post("subscription.created", created_data(), CREATED_AT)
+    await service.processor.drain()
+    [before] = await service.rows(SubscriptionRow)
+    async with service.client.app[ENGINE].begin() as conn:
+        await conn.execute(
+            SUBSCRIPTIONS.update()
+            .where(SUBSCRIPTIONS.c.id == "sub_1")
+            .values(next_due_at=datetime(2026, 1, 15, 11, tzinfo=UTC))
+        )
+    assert await service.processor.occasions_once() == 1
+    [after] = await service.rows(SubscriptionRow)
+    assert (after.state, after.version) == (before.state, before.version)
+    assert after.next_due_at == before.next_due_at
+    assert after.occasions_through >= before.occasions_through
