@@ -349,45 +349,44 @@ class Processor:
     async def events_once(self) -> int:
         """One transaction's worth of pending events; returns how many were handled."""
         now = await self._clock.now()
-        try:
-            return await self._events_unit(now, None)
-        except _UNAVAILABLE:
-            raise
-        except Exception:
-            log.exception("processor.batch_failed kind=events; retrying one at a time")
-        async with self._engine.connect() as conn:
-            targets = await self._targets(conn)
-        handled = 0
-        for target in targets:
-            try:
-                handled += await self._events_unit(now, [target])
-            except _UNAVAILABLE:
-                raise
-            except Exception:
-                log.exception("processor.target_failed subscription_id=%s customer_id=%s", *target)
-        return handled
+        return await self._batch_or_each(
+            "events", lambda targets: self._events_unit(now, targets), self._targets
+        )
 
     async def occasions_once(self, now: datetime | None = None) -> int:
         """Apply the occasions due by ``now`` for one batch of subscriptions; return how many
         subscriptions were brought up to date."""
-        now = now or await self._clock.now()
+        at = now or await self._clock.now()
+        return await self._batch_or_each(
+            "occasions", lambda ids: self._occasions_unit(at, ids), lambda c: self._due(c, at)
+        )
+
+    async def _batch_or_each(
+        self,
+        kind: str,
+        run: Callable[[list[Any] | None], Awaitable[int]],
+        candidates: Callable[[AsyncConnection], Awaitable[list[Any]]],
+    ) -> int:
+        """``run(None)``: one transaction for a whole batch. Should it fail for a reason other
+        than the database being away, run each candidate in a transaction of its own, so that one
+        subscription's bad data holds up only itself."""
         try:
-            return await self._occasions_unit(now, None)
+            return await run(None)
         except _UNAVAILABLE:
             raise
         except Exception:
-            log.exception("processor.batch_failed kind=occasions; retrying one at a time")
+            log.exception("processor.batch_failed kind=%s; retrying one at a time", kind)
         async with self._engine.connect() as conn:
-            due = (await conn.execute(_DUE, {"now": now, "limit": self._batch_size})).all()
-        updated = 0
-        for (subscription_id,) in due:
+            found = await candidates(conn)
+        done = 0
+        for candidate in found:
             try:
-                updated += await self._occasions_unit(now, [subscription_id])
+                done += await run([candidate])
             except _UNAVAILABLE:
                 raise
             except Exception:
-                log.exception("processor.target_failed subscription_id=%s", subscription_id)
-        return updated
+                log.exception("processor.target_failed kind=%s target=%s", kind, candidate)
+        return done
 
     async def _events_unit(
         self, now: datetime, targets: list[tuple[str | None, str | None]] | None
@@ -419,8 +418,7 @@ class Processor:
         async with write_transaction(self._engine) as conn:
             unit = _Unit(conn, now)
             if ids is None:
-                due = await conn.execute(_DUE, {"now": now, "limit": self._batch_size})
-                ids = [row[0] for row in due]
+                ids = await self._due(conn, now)
             ids = await self._lock(conn, ids, "sub")
             await self._prefetch(unit, ids)
             updated = 0
@@ -666,6 +664,11 @@ class Processor:
         return f"<{digest}@{self._domain}>"
 
     # -- reads ---------------------------------------------------------------------------------
+
+    async def _due(self, conn: AsyncConnection, now: datetime) -> list[str]:
+        """Up to ``batch_size`` subscriptions with something due by ``now``, earliest first."""
+        due = await conn.execute(_DUE, {"now": now, "limit": self._batch_size})
+        return [row[0] for row in due]
 
     async def _targets(self, conn: AsyncConnection) -> list[tuple[str | None, str | None]]:
         """Up to ``batch_size`` subscriptions (or customers, for customer-level events) with
