@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billingcore import Subscription
@@ -14,6 +15,7 @@ from notify.app import create_app
 from notify.config import Settings
 from notify.feed import feed_hook
 from notify.handlers import Branding
+from notify.keys import ENGINE
 from notify.metrics import Metrics
 from notify.processor import ChangeHook, Processor
 from tests.notify.conftest import Client
@@ -35,6 +37,16 @@ def when(subscription_id: str, act: Callable[[], Awaitable[None]]) -> ChangeHook
         return [None] * len(states)
 
     return hook
+
+
+async def lock_waited_for(service: Service) -> None:
+    """Return once some transaction waits for a row lock another one holds."""
+    waiting = text("SELECT count(*) FROM pg_locks WHERE NOT granted")
+    while True:
+        async with service.client.app[ENGINE].connect() as conn:
+            if (await conn.execute(waiting)).scalar_one():
+                return
+        await asyncio.sleep(0.01)
 
 
 async def test_two_workers_over_one_audience_do_not_deadlock(
@@ -99,7 +111,7 @@ async def test_two_workers_over_one_audience_do_not_deadlock(
     one = asyncio.create_task(first.occasions_once())
     await asyncio.wait_for(in_hook.wait(), timeout=10)
     two = asyncio.create_task(second.occasions_once())
-    await asyncio.sleep(0.5)  # worker 2 runs as far as it can while worker 1 holds on
+    await asyncio.wait_for(lock_waited_for(service), timeout=10)  # worker 2 ran into worker 1
     go_on.set()
     done = await asyncio.gather(one, two, return_exceptions=True)  # both end before the check
     for outcome in done:
