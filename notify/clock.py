@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from typing import Protocol, cast
 
 from sqlalchemy import Table, select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import immediate, write_gate
+from notify.db.engine import write_transaction
 from notify.db.models import ServiceSetting
 
 
@@ -53,34 +53,30 @@ class DatabaseClock:
     async def set(self, when: datetime) -> datetime:
         """Move the clock to ``when``; raise ClockWentBack for an earlier time."""
         when = when.astimezone(UTC)
-        async with write_gate(self._engine), self._engine.connect() as conn:
-            # It reads before it writes: on SQLite the transaction must take the write lock up
-            # front, or a commit by another process in between makes its snapshot stale and
-            # the write fails at once ("database is locked") instead of waiting its turn.
-            if conn.dialect.name == "sqlite":
-                conn = await immediate(conn)
-            async with conn.begin():
-                await self._set(conn, when)
+        # It reads before it writes: write_transaction takes SQLite's write lock up front, so a
+        # commit by another process in between cannot make the write fail ("database is
+        # locked"); it waits its turn instead.
+        async with write_transaction(self._engine) as conn:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_xact_lock(7364)"))
+            stored = await conn.execute(
+                select(self._table.c.value).where(self._table.c.name == self.NAME)
+            )
+            value = stored.scalar_one_or_none()
+            if value is None:
+                await conn.execute(
+                    self._table.insert().values(name=self.NAME, value=when.isoformat())
+                )
+            else:
+                current = datetime.fromisoformat(value)
+                if when < current:
+                    raise ClockWentBack(current)
+                await conn.execute(
+                    update(self._table)
+                    .where(self._table.c.name == self.NAME)
+                    .values(value=when.isoformat())
+                )
         return when
-
-    async def _set(self, conn: AsyncConnection, when: datetime) -> None:
-        if conn.dialect.name == "postgresql":
-            await conn.execute(text("SELECT pg_advisory_xact_lock(7364)"))
-        stored = await conn.execute(
-            select(self._table.c.value).where(self._table.c.name == self.NAME)
-        )
-        value = stored.scalar_one_or_none()
-        if value is None:
-            await conn.execute(self._table.insert().values(name=self.NAME, value=when.isoformat()))
-            return
-        current = datetime.fromisoformat(value)
-        if when < current:
-            raise ClockWentBack(current)
-        await conn.execute(
-            update(self._table)
-            .where(self._table.c.name == self.NAME)
-            .values(value=when.isoformat())
-        )
 
 
 class ClockWentBack(ValueError):

@@ -24,6 +24,7 @@ hold up the others.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import hashlib
 import json
@@ -239,16 +240,8 @@ class _Unit:
     invoice_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     outbox: list[dict[str, Any]] = field(default_factory=list)
     counter: int | None = None  # the last invoice number taken, once the counter is locked
-    events: int = 0
-    statuses: dict[str, int] = field(default_factory=dict)
 
     def mark(self, event: _Event, status: EventStatus, error: str | None = None) -> None:
-        previous = self.marks.get(event.id)
-        if previous is not None:
-            self.statuses[previous[0]] -= 1
-        else:
-            self.events += 1
-        self.statuses[status] = self.statuses.get(status, 0) + 1
         self.marks[event.id] = (status, error)
         if status == EventStatus.HELD:
             self.held[event.id] = event
@@ -412,7 +405,7 @@ class Processor:
                     await self._process_customer(unit, customer_id)
             await self._flush(unit)
         self._finish(unit)
-        return unit.events
+        return len(unit.marks)
 
     async def _occasions_unit(self, now: datetime, ids: list[str] | None) -> int:
         async with write_transaction(self._engine) as conn:
@@ -501,6 +494,7 @@ class Processor:
         if state is None and not isinstance(parsed.data, SubscriptionCreated):
             unit.mark(event, EventStatus.HELD)
             return None
+        invoice_key = await self._invoice_key(unit, parsed, subscription_id)
         try:
             command = to_command(
                 parsed.data,
@@ -509,7 +503,7 @@ class Processor:
                     at=parsed.timestamp,
                     subscription_id=subscription_id,
                     currency=None if state is None else state.unit_price.currency,
-                    invoice_key=await self._invoice_key(unit, parsed, subscription_id),
+                    invoice_key=invoice_key,
                 ),
             )
         except Untranslatable as exc:
@@ -522,10 +516,8 @@ class Processor:
                 unit.mark(event, EventStatus.REJECTED, f"{result.code}: {result.reason}")
             return state
         await self._record(unit, result)
-        if isinstance(parsed.data, PaymentFailed):
-            key = await self._invoice_key(unit, parsed, subscription_id)
-            if key is not None:
-                self._update_invoice(unit, key, {"payment_failed_at": parsed.timestamp})
+        if isinstance(parsed.data, PaymentFailed) and invoice_key is not None:
+            self._update_invoice(unit, invoice_key, {"payment_failed_at": parsed.timestamp})
         if not fan_out:
             unit.mark(event, EventStatus.PROCESSED)
         return result.state
@@ -783,7 +775,6 @@ class Processor:
                 values["b_instance_id"] = state.instance_id
                 values["b_state"] = codec.dumps(state)
                 (updates if sub.exists else inserts).append(values)
-            sub.exists, sub.occasions_through, sub.dirty, sub.stored = True, through, False, state
         for statement, rows in (
             (_INSERT_SUBSCRIPTION, inserts),
             (_UPDATE_SUBSCRIPTION, updates),
@@ -793,9 +784,8 @@ class Processor:
                 await unit.conn.execute(statement, rows)
 
     def _finish(self, unit: _Unit) -> None:
-        for status, n in unit.statuses.items():
-            if n:
-                self._metrics.events_processed.labels(status).inc(n)
+        for status, n in collections.Counter(status for status, _ in unit.marks.values()).items():
+            self._metrics.events_processed.labels(status).inc(n)
         if unit.outbox:
             self._on_enqueued()
 

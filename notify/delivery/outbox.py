@@ -17,10 +17,9 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import write_transaction
+from notify.db.engine import dialect_insert, write_transaction
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
 from notify.delivery.compose import REMINDER_KINDS, Letter
 
@@ -181,10 +180,6 @@ async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str
     return reasons
 
 
-def _insert(engine: AsyncEngine) -> type[postgresql.Insert] | type[sqlite.Insert]:
-    return postgresql.Insert if engine.dialect.name == "postgresql" else sqlite.Insert
-
-
 _RECORD = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("b_id"))
@@ -215,7 +210,7 @@ async def record(
     if not outcomes:
         return set()
     t = OUTBOX
-    insert = _insert(engine)
+    insert = dialect_insert(engine.dialect.name)
     async with write_transaction(engine) as conn:
         held = await conn.execute(
             select(t.c.id)

@@ -104,7 +104,6 @@ class Deliverer:
         outcomes: list[Outcome] = []
         if claimed:
             reasons = await outbox.blocked(self._engine, claimed)
-            slots = self._slots
 
             async def one(row: Claimed) -> Outcome:
                 if row.id in reasons:
@@ -115,7 +114,7 @@ class Deliverer:
                         extra_tries=-1,
                         last_error=reasons[row.id],
                     )
-                async with slots:
+                async with self._slots:
                     return await self._deliver(composer, row)
 
             outcomes = await asyncio.gather(*(one(row) for row in claimed))
