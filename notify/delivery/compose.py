@@ -65,8 +65,9 @@ class Composer:
         """The complete message for ``letter``; rendering errors propagate unchanged."""
         context: dict[str, Any] = json.loads(letter.context)
         reminder = letter.kind in REMINDER_KINDS
-        unsubscribe = self.unsubscribe_url(letter.subscription_id, letter.recipient)
+        unsubscribe = ""
         if reminder:
+            unsubscribe = self.unsubscribe_url(letter.subscription_id, letter.recipient)
             context["unsubscribe_url"] = unsubscribe
         rendered = self.renderer.render(letter.kind, context)
         headers = [
