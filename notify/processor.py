@@ -54,6 +54,7 @@ from billingcore import (
 from billingcore.dates import midnight
 from notify import codec
 from notify.clock import Clock
+from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_transaction
 from notify.db.models import (
     Counter,
@@ -120,10 +121,7 @@ _OLDEST = (
 )
 _PENDING_OF_SUBSCRIPTIONS = (
     select(*_EVENT_COLUMNS)
-    .where(
-        INBOX.c.subscription_id.in_(bindparam("ids", expanding=True))
-        & (INBOX.c.status == EventStatus.ACCEPTED)
-    )
+    .where(one_of(INBOX.c.subscription_id, "ids") & (INBOX.c.status == EventStatus.ACCEPTED))
     .order_by(*_ORDER)
 )
 _PENDING_OF_CUSTOMER = (
@@ -139,11 +137,8 @@ _PENDING_OF_CUSTOMER = (
 _HELD_FOR = select(*_EVENT_COLUMNS).where(
     (INBOX.c.status == EventStatus.HELD)
     & (
-        INBOX.c.subscription_id.in_(bindparam("ids", expanding=True))
-        | (
-            INBOX.c.customer_id.in_(bindparam("customers", expanding=True))
-            & INBOX.c.subscription_id.is_(None)
-        )
+        one_of(INBOX.c.subscription_id, "ids")
+        | (one_of(INBOX.c.customer_id, "customers") & INBOX.c.subscription_id.is_(None))
     )
 )
 _MARK = (
@@ -155,7 +150,7 @@ _MARK = (
 )
 _STATES = select(
     SUBSCRIPTIONS.c.id, SUBSCRIPTIONS.c.state, SUBSCRIPTIONS.c.occasions_through
-).where(SUBSCRIPTIONS.c.id.in_(bindparam("ids", expanding=True)))
+).where(one_of(SUBSCRIPTIONS.c.id, "ids"))
 _SUBSCRIPTIONS_OF_CUSTOMER = (
     select(SUBSCRIPTIONS.c.id)
     .where(SUBSCRIPTIONS.c.customer_id == bindparam("customer"))
@@ -200,9 +195,7 @@ _UPDATE_SUBSCRIPTION = (
         **{name: bindparam(f"b_{name}") for name in _SAVE_COLUMNS},
     )
 )
-_EXISTING_INVOICES = select(INVOICES.c.key).where(
-    INVOICES.c.key.in_(bindparam("keys", expanding=True))
-)
+_EXISTING_INVOICES = select(INVOICES.c.key).where(one_of(INVOICES.c.key, "keys"))
 _INVOICE_KEY_BY_NUMBER = select(INVOICES.c.key).where(
     (INVOICES.c.number == bindparam("number")) & (INVOICES.c.subscription_id == bindparam("sub"))
 )

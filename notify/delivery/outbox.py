@@ -19,6 +19,7 @@ from typing import cast
 from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_transaction
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
 from notify.delivery.compose import REMINDER_KINDS, Letter
@@ -147,6 +148,15 @@ async def claim(
     return claimed
 
 
+_SUPPRESSED = select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.reason).where(
+    one_of(SUPPRESSIONS.c.address, "addresses")
+)
+_OPTED_OUT = select(UNSUBSCRIBES.c.subscription_id, UNSUBSCRIBES.c.address).where(
+    one_of(UNSUBSCRIBES.c.subscription_id, "subscriptions"),
+    one_of(UNSUBSCRIBES.c.address, "addresses"),
+)
+
+
 async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str]:
     """The rows that must not be sent, each with the reason kept as its ``last_error``."""
     if not rows:
@@ -154,20 +164,16 @@ async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str
     addresses = {normalize_address(r.recipient) for r in rows}
     reminders = [r for r in rows if r.kind in REMINDER_KINDS]
     async with engine.connect() as conn:
-        result = await conn.execute(
-            select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.reason).where(
-                SUPPRESSIONS.c.address.in_(addresses)
-            )
-        )
+        result = await conn.execute(_SUPPRESSED, {"addresses": sorted(addresses)})
         suppressed = {address: reason for address, reason in result}
         opted_out: set[tuple[str, str]] = set()
         if reminders:
-            u = UNSUBSCRIBES
             pairs = await conn.execute(
-                select(u.c.subscription_id, u.c.address).where(
-                    u.c.subscription_id.in_({r.subscription_id for r in reminders}),
-                    u.c.address.in_({normalize_address(r.recipient) for r in reminders}),
-                )
+                _OPTED_OUT,
+                {
+                    "subscriptions": sorted({r.subscription_id for r in reminders}),
+                    "addresses": sorted({normalize_address(r.recipient) for r in reminders}),
+                },
             )
             opted_out = {(sub, address) for sub, address in pairs}
     reasons: dict[int, str] = {}
@@ -198,6 +204,17 @@ _RECORD = (
 )
 
 
+_HELD = (
+    select(OUTBOX.c.id)
+    .where(
+        one_of(OUTBOX.c.id, "ids"),
+        OUTBOX.c.lease_owner == bindparam("token"),
+        OUTBOX.c.status == OutboxStatus.SENDING,
+    )
+    .with_for_update()
+)
+
+
 async def record(
     engine: AsyncEngine, token: str, outcomes: Sequence[Outcome], now: datetime
 ) -> set[int]:
@@ -209,18 +226,9 @@ async def record(
     """
     if not outcomes:
         return set()
-    t = OUTBOX
     insert = dialect_insert(engine.dialect.name)
     async with write_transaction(engine) as conn:
-        held = await conn.execute(
-            select(t.c.id)
-            .where(
-                t.c.id.in_([o.id for o in outcomes]),
-                t.c.lease_owner == token,
-                t.c.status == OutboxStatus.SENDING,
-            )
-            .with_for_update()
-        )
+        held = await conn.execute(_HELD, {"ids": [o.id for o in outcomes], "token": token})
         applied = set(held.scalars())
         suppressions = {
             normalize_address(o.suppress[0]): o.suppress[1]

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingcore.feed import FeedItemState, feed_items, next_feed_change
 from billingcore.state import Deployment, Subscription
+from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert
 from notify.feed.tables import FeedItemRow, FeedVersion
 from notify.feed.texts import render
@@ -70,8 +71,8 @@ def feed_hook(branding: Branding) -> FeedHook:
 
 
 _STORED = select(ITEMS).where(
-    ITEMS.c.subscription_id.in_(bindparam("ids", expanding=True))
-    & (ITEMS.c.withdrawn_at.is_(None) | ITEMS.c.id.in_(bindparam("wanted", expanding=True)))
+    one_of(ITEMS.c.subscription_id, "ids")
+    & (ITEMS.c.withdrawn_at.is_(None) | one_of(ITEMS.c.id, "wanted"))
 )
 
 
@@ -200,7 +201,7 @@ class _Changes:
 _AHEAD = (
     select(ITEMS.c.audience, ITEMS.c.expires_at)
     .where(
-        ITEMS.c.audience.in_(bindparam("audiences", expanding=True))
+        one_of(ITEMS.c.audience, "audiences")
         & ITEMS.c.withdrawn_at.is_(None)
         & ITEMS.c.dismissed_at.is_(None)
         & (ITEMS.c.expires_at > bindparam("now"))
