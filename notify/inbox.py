@@ -26,6 +26,7 @@ from typing import cast
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_gate
 from notify.db.models import EventStatus, InboxEvent
 from webhooks.receipt import Answer, Receipt, StorageUnavailable
@@ -33,6 +34,8 @@ from webhooks.receipt import Answer, Receipt, StorageUnavailable
 log = logging.getLogger(__name__)
 
 _TABLE = cast(Table, InboxEvent.__table__)
+# The stored body hash of ids already received (a sender's retry, or the same id twice).
+_STORED_HASHES = select(_TABLE.c.id, _TABLE.c.body_sha256).where(one_of(_TABLE.c.id, "ids"))
 # Bounded so one transaction stays short even under a flood; the rest waits for the next batch.
 MAX_BATCH = 1000
 
@@ -128,9 +131,7 @@ class Inbox:
             outcome = {r.id: (True, r.body_sha256) for r in receipts if r.id in inserted}
             missing = [r.id for r in receipts if r.id not in inserted]
             if missing:
-                rows = await conn.execute(
-                    select(_TABLE.c.id, _TABLE.c.body_sha256).where(_TABLE.c.id.in_(missing))
-                )
+                rows = await conn.execute(_STORED_HASHES, {"ids": missing})
                 for event_id, sha in rows:
                     outcome[event_id] = (False, sha)
         return outcome

@@ -161,10 +161,10 @@ async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str
     """The rows that must not be sent, each with the reason kept as its ``last_error``."""
     if not rows:
         return {}
-    addresses = {normalize_address(r.recipient) for r in rows}
+    address_of = {r.id: normalize_address(r.recipient) for r in rows}
     reminders = [r for r in rows if r.kind in REMINDER_KINDS]
     async with engine.connect() as conn:
-        result = await conn.execute(_SUPPRESSED, {"addresses": sorted(addresses)})
+        result = await conn.execute(_SUPPRESSED, {"addresses": sorted(set(address_of.values()))})
         suppressed = {address: reason for address, reason in result}
         opted_out: set[tuple[str, str]] = set()
         if reminders:
@@ -172,13 +172,13 @@ async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str
                 _OPTED_OUT,
                 {
                     "subscriptions": sorted({r.subscription_id for r in reminders}),
-                    "addresses": sorted({normalize_address(r.recipient) for r in reminders}),
+                    "addresses": sorted({address_of[r.id] for r in reminders}),
                 },
             )
             opted_out = {(sub, address) for sub, address in pairs}
     reasons: dict[int, str] = {}
     for row in rows:
-        address = normalize_address(row.recipient)
+        address = address_of[row.id]
         if address in suppressed:
             reasons[row.id] = f"suppressed: {suppressed[address]}"
         elif row.kind in REMINDER_KINDS and (row.subscription_id, address) in opted_out:
