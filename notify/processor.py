@@ -385,10 +385,7 @@ class Processor:
             locked = set(await self._lock(conn, wanted, "sub"))
             ids = [s for s in wanted if s in locked]
             await self._prefetch(unit, ids)
-            pending: dict[str, list[_Event]] = {s: [] for s in ids}
-            if ids:
-                for event in await conn.execute(_PENDING_OF_SUBSCRIPTIONS, {"ids": ids}):
-                    pending[event.subscription_id].append(event)
+            pending = await self._pending(conn, ids)
             await self._prefetch_held(unit, pending)
             for subscription_id, customer_id in targets:
                 if subscription_id is not None:
@@ -407,19 +404,25 @@ class Processor:
                 ids = await self._due(conn, now)
             ids = await self._lock(conn, ids, "sub")
             await self._prefetch(unit, ids)
-            updated = 0
+            # Events accepted for these subscriptions but not applied yet (they arrived after
+            # the last events pass read the inbox) go in first, each after what fell due before
+            # it: occasions never run ahead of an event that happened earlier.
+            pending = await self._pending(conn, ids)
             for subscription_id in ids:
-                sub = unit.subs[subscription_id]
-                if sub.state is None:  # pragma: no cover - ids come from the same table
-                    continue
-                await self._apply_occasions(unit, sub, now + _TICK)
-                sub.dirty = True
-                updated += 1
+                await self._process_subscription(unit, subscription_id, pending)
             await self._flush(unit)
         self._finish(unit)
-        return updated
+        return len(ids)
 
     # -- events --------------------------------------------------------------------------------
+
+    async def _pending(self, conn: AsyncConnection, ids: list[str]) -> dict[str, list[_Event]]:
+        """The accepted events of ``ids``, in order, by subscription (one query)."""
+        pending: dict[str, list[_Event]] = {s: [] for s in ids}
+        if ids:
+            for event in await conn.execute(_PENDING_OF_SUBSCRIPTIONS, {"ids": ids}):
+                pending[event.subscription_id].append(event)
+        return pending
 
     async def _process_subscription(
         self, unit: _Unit, subscription_id: str, pending: dict[str, list[_Event]]

@@ -226,6 +226,30 @@ async def test_qsr_counts_usage_in_its_own_quarter_when_events_arrive_late(
     assert kinds.count("qsr_reconciled") == 1
 
 
+async def test_an_occasion_pass_applies_events_that_happened_before_it_first(
+    service: Service,
+) -> None:
+    """A usage report of 15 users (10 seats) is accepted but not yet applied when a pass over
+    due occasions, at a later business time, takes its subscription: the pass applies the report
+    first, so quarter 1's reconciliation counts it (the same 1,305.00 as above)."""
+    await service.post("subscription.created", created_data(), CREATED_AT)
+    await service.processor.drain()
+    usage = {
+        "subscription_id": "sub_1",
+        "observed_at": "2026-03-01T00:00:00Z",
+        "billable_users": 15,
+    }
+    await service.post("usage.reported", usage, "2026-03-01T00:00:00Z")
+
+    service.clock.set("2026-05-01T00:00:00+00:00")
+    assert await service.processor.occasions_once() == 1
+
+    assert [status for status, _ in (await service.events()).values()] == ["processed"] * 2
+    qsr = [i for i in await service.rows(InvoiceRow) if i.purpose == "qsr"]
+    assert [(i.total, i.issued_on.isoformat()) for i in qsr] == [("1305.00", "2026-04-22")]
+    assert (await service.state()).seats_paid_for == 15
+
+
 CARD = {
     "customer_id": "cus_1",
     "card": {"brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": 2030},
