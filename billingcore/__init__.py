@@ -1,35 +1,45 @@
 """The billing domain of notify: pure, standard library only, time always an argument.
 
-The service calls ``apply(state, command, now)`` for every event and occasion, stores the new
-state, numbers and stores the ``InvoiceIssued`` invoices, and queues one email per
-``NoticeDue``; ``occasions``/``next_due`` drive its scheduler and ``feed_items`` its feed.
+The service calls ``advance(state, commands, through=…, now=…)`` for every subscription with
+work: it stores the new state, numbers and stores the ``InvoiceIssued`` invoices, and queues
+one email per notice (``billingcore.notices``); ``feed_items`` drives its feed. The rules live
+in one module per family (``purchase``, ``proration``, ``renewal``, ``expiry``, ``reminders``,
+``qsr``, ``onboarding``, ``payments``, ``usage``, ``account``), gathered by ``timeline``.
 """
 
 from billingcore.catalog import Tier, effective_unit_price, list_price
+from billingcore.causes import Cause
 from billingcore.commands import (
     AddSeats,
     Cancel,
     ChangeAutoRenew,
+    Command,
     CreateSubscription,
+    CustomerCommand,
+    EventCommand,
     RecordPaymentFailed,
     RecordPaymentSucceeded,
     Renew,
     ReportUsage,
+    SubscriptionCommand,
     UpdateCustomer,
     UpdatePaymentMethod,
     Upgrade,
 )
 from billingcore.dates import Term, add_months
-from billingcore.feed import FeedItemState, FeedKind, Severity, feed_items
+from billingcore.eligibility import Eligibility, auto_renew_eligibility, qsr_eligibility
+from billingcore.explanations import Explanation, Rule
+from billingcore.feed import FeedItem, FeedKind, Severity, feed_items
 from billingcore.invoices import Invoice, InvoiceLine, InvoicePurpose
 from billingcore.money import Money, parse_amount, round_line
-from billingcore.occasions import Occasion, OccasionKind, next_due, occasions
+from billingcore.notices import NOTICE_TYPES, REMINDER_KINDS, InvoiceNotice, Notice, NoticeKind
+from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import (
     Applied,
     InvoiceIssued,
     InvoicePaid,
-    NoticeDue,
-    NoticeKind,
+    InvoicePaymentFailed,
+    Outcome,
     Rejected,
 )
 from billingcore.state import (
@@ -37,56 +47,66 @@ from billingcore.state import (
     Channel,
     Customer,
     Deployment,
-    Eligibility,
     Partner,
     Status,
     Subscription,
-    auto_renew_eligibility,
-    latest_billable_users,
-    max_users,
-    qsr_eligibility,
 )
-from billingcore.transitions import Command, apply
+from billingcore.timeline import Advanced, Step, advance, apply, next_due, occasions
+from billingcore.usage import latest_billable_users, max_users
 
 __all__ = [
+    "NOTICE_TYPES",
+    "REMINDER_KINDS",
     "AddSeats",
+    "Advanced",
     "Applied",
     "Cancel",
     "Card",
+    "Cause",
     "ChangeAutoRenew",
     "Channel",
     "Command",
     "CreateSubscription",
     "Customer",
+    "CustomerCommand",
     "Deployment",
     "Eligibility",
-    "FeedItemState",
+    "EventCommand",
+    "Explanation",
+    "FeedItem",
     "FeedKind",
     "Invoice",
     "InvoiceIssued",
     "InvoiceLine",
+    "InvoiceNotice",
     "InvoicePaid",
+    "InvoicePaymentFailed",
     "InvoicePurpose",
     "Money",
-    "NoticeDue",
+    "Notice",
     "NoticeKind",
     "Occasion",
     "OccasionKind",
+    "Outcome",
     "Partner",
     "RecordPaymentFailed",
     "RecordPaymentSucceeded",
     "Rejected",
     "Renew",
     "ReportUsage",
+    "Rule",
     "Severity",
     "Status",
+    "Step",
     "Subscription",
+    "SubscriptionCommand",
     "Term",
     "Tier",
     "UpdateCustomer",
     "UpdatePaymentMethod",
     "Upgrade",
     "add_months",
+    "advance",
     "apply",
     "auto_renew_eligibility",
     "effective_unit_price",

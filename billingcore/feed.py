@@ -7,10 +7,10 @@ Rules (CONTRACT §5): ``renewal_upcoming`` 30 days or less before ``term_end`` a
 nearly used up (``info``, GitLab's documented thresholds); ``qsr_upcoming`` the 7 days before a
 reconciliation date with an overage so far (``info``).
 
-Items carry facts, never display text: the service renders titles and bodies. Each item's key
-is stable while its condition lasts; the service withdraws an item whose key is no longer
-returned. A ``renewal_upcoming`` key includes its severity, so the 7-day warning is a new item
-even where the info item was dismissed.
+Items are typed (one class per kind) and carry facts, never display text: the service renders
+titles and bodies. Each item's key is stable while its condition lasts; the service withdraws
+an item whose key is no longer returned. A ``renewal_upcoming`` key includes its severity, so
+the 7-day warning is a new item even where the info item was dismissed.
 
 ``next_feed_change`` says when, with no event in between, the answer of ``feed_items`` may next
 differ: the service re-computes the feed then.
@@ -19,19 +19,17 @@ differ: the service re-computes the feed then.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import ClassVar
 
-from billingcore.dates import midnight, require_utc
-from billingcore.outcomes import Facts, facts
+from billingcore.catalog import Tier
+from billingcore.dates import Term, midnight, require_utc
+from billingcore.eligibility import auto_renew_eligibility, qsr_eligibility
+from billingcore.money import Money
 from billingcore.qsr import QUARTERS, qsr_quote
-from billingcore.state import (
-    Status,
-    Subscription,
-    auto_renew_eligibility,
-    latest_billable_users,
-    qsr_eligibility,
-)
+from billingcore.state import Channel, Status, Subscription
+from billingcore.usage import latest_billable_users
 
 RENEWAL_UPCOMING_DAYS = 30
 RENEWAL_WARNING_DAYS = 7
@@ -58,15 +56,77 @@ class FeedKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FeedItemState:
+class FeedItem:
     """One active feed item of a subscription, as facts for the service to render."""
 
+    kind: ClassVar[FeedKind]
+
     key: str
-    kind: FeedKind
     severity: Severity
-    facts: Facts
     expires_at: datetime | None
     dismissible: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RenewalUpcoming(FeedItem):
+    kind = FeedKind.RENEWAL_UPCOMING
+    term_end: date
+    days_left: int
+    auto_renew: bool
+    channel: Channel
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AutoRenewalFailed(FeedItem):
+    kind = FeedKind.AUTO_RENEWAL_FAILED
+    grace_ends: date
+    term: Term
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubscriptionExpired(FeedItem):
+    kind = FeedKind.SUBSCRIPTION_EXPIRED
+    expired_on: date
+    tier: Tier
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeatOverage(FeedItem):
+    kind = FeedKind.SEAT_OVERAGE
+    billable_users: int
+    seats_paid_for: int
+    overage: int
+    billed_by_qsr: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SeatsRemaining(FeedItem):
+    kind = FeedKind.SEATS_REMAINING
+    billable_users: int
+    seats_paid_for: int
+    seats_left: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QsrUpcoming(FeedItem):
+    kind = FeedKind.QSR_UPCOMING
+    quarter: int
+    reconciliation_date: date
+    overage: int
+    amount: Money
+
+
+FEED_TYPES: dict[FeedKind, type[FeedItem]] = {
+    cls.kind: cls
+    for cls in (
+        RenewalUpcoming,
+        AutoRenewalFailed,
+        SubscriptionExpired,
+        SeatOverage,
+        SeatsRemaining,
+        QsrUpcoming,
+    )
+}
 
 
 def seats_remaining_threshold(seats: int) -> tuple[int, int]:
@@ -98,10 +158,10 @@ def seats_nearly_used_up(seats: int, billable_users: int) -> bool:
     return (seats - billable_users) * denominator <= numerator
 
 
-def feed_items(state: Subscription, at: datetime) -> tuple[FeedItemState, ...]:
+def feed_items(state: Subscription, at: datetime) -> tuple[FeedItem, ...]:
     """Every feed item the state makes active at ``at`` (CONTRACT §5)."""
     require_utc(at, "at")
-    items: list[FeedItemState] = []
+    items: list[FeedItem] = []
     _lifecycle_items(state, at, items)
     if state.status is not Status.EXPIRED:
         _usage_items(state, at, items)
@@ -114,8 +174,8 @@ def next_feed_change(state: Subscription, after: datetime) -> datetime | None:
 
     Rule: CONTRACT §5, the "active while" column read as time boundaries: every midnight from 30
     days before ``term_end`` to ``term_end`` for ``renewal_upcoming`` (its ``days_left`` changes
-    daily; the 7-day warning and the end fall on midnights); the instant after a usage report's
-    ``observed_at`` for the usage items (reports count once observed before the moment); the
+    daily; the 7-day warning and the end fall on midnights); a usage report's ``observed_at``
+    for the usage items (a report counts from the moment it was observed); the
     start and the end of each 7-day ``qsr_upcoming`` window with an overage. Between ``after``
     and the answer, ``feed_items`` answers as it does at ``after``.
     """
@@ -124,8 +184,7 @@ def next_feed_change(state: Subscription, after: datetime) -> datetime | None:
     if state.status in (Status.ACTIVE, Status.CANCELLED) and state.renewal is None:
         candidates.extend(_renewal_boundaries(state, after))
     if state.status is not Status.EXPIRED:
-        tick = timedelta(microseconds=1)
-        candidates.extend(r.observed_at + tick for r in state.usage if r.observed_at >= after)
+        candidates.extend(r.observed_at for r in state.usage if r.observed_at > after)
         if qsr_eligibility(state).eligible:
             for k in QUARTERS:
                 quote = qsr_quote(state, k)
@@ -150,7 +209,7 @@ def _key(state: Subscription, kind: FeedKind, occasion: str) -> str:
     return f"{state.id}:{kind.value}:{occasion}"
 
 
-def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
+def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItem]) -> None:
     end = state.term.end
     ends_at = midnight(end)
     upcoming = state.status in (Status.ACTIVE, Status.CANCELLED) and state.renewal is None
@@ -158,72 +217,67 @@ def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItemStat
         warning = at >= ends_at - timedelta(days=RENEWAL_WARNING_DAYS)
         severity = Severity.WARNING if warning else Severity.INFO
         items.append(
-            FeedItemState(
+            RenewalUpcoming(
                 key=_key(state, FeedKind.RENEWAL_UPCOMING, f"{end.isoformat()}:{severity.value}"),
-                kind=FeedKind.RENEWAL_UPCOMING,
                 severity=severity,
-                facts=facts(
-                    term_end=end,
-                    days_left=(end - at.date()).days,
-                    auto_renew=auto_renew_eligibility(state).eligible,
-                    channel=state.channel.value,
-                ),
+                term_end=end,
+                days_left=(end - at.date()).days,
+                auto_renew=auto_renew_eligibility(state).eligible,
+                channel=state.channel,
                 expires_at=ends_at,
                 dismissible=True,
             )
         )
     if state.status is Status.GRACE and state.grace_ends is not None:
         items.append(
-            FeedItemState(
+            AutoRenewalFailed(
                 key=_key(state, FeedKind.AUTO_RENEWAL_FAILED, state.grace_ends.isoformat()),
-                kind=FeedKind.AUTO_RENEWAL_FAILED,
                 severity=Severity.DANGER,
-                facts=facts(grace_ends=state.grace_ends, term=state.term),
+                grace_ends=state.grace_ends,
+                term=state.term,
                 expires_at=midnight(state.grace_ends),
                 dismissible=False,
             )
         )
     if state.status is Status.EXPIRED and state.expired_on is not None:
         items.append(
-            FeedItemState(
+            SubscriptionExpired(
                 key=_key(state, FeedKind.SUBSCRIPTION_EXPIRED, state.expired_on.isoformat()),
-                kind=FeedKind.SUBSCRIPTION_EXPIRED,
                 severity=Severity.DANGER,
-                facts=facts(expired_on=state.expired_on, tier=state.tier.value),
+                expired_on=state.expired_on,
+                tier=state.tier,
                 expires_at=None,
                 dismissible=True,
             )
         )
 
 
-def _usage_items(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
-    latest = latest_billable_users(state, before=at)
+def _usage_items(state: Subscription, at: datetime, items: list[FeedItem]) -> None:
+    latest = latest_billable_users(state, through=at)
     seats = state.seats_paid_for
     qsr = qsr_eligibility(state).eligible
     term_key = state.term.start.isoformat()
     if latest is not None and latest > seats:
         items.append(
-            FeedItemState(
+            SeatOverage(
                 key=_key(state, FeedKind.SEAT_OVERAGE, term_key),
-                kind=FeedKind.SEAT_OVERAGE,
                 severity=Severity.WARNING,
-                facts=facts(
-                    billable_users=latest,
-                    seats_paid_for=seats,
-                    overage=latest - seats,
-                    billed_by="qsr" if qsr else "true_up",
-                ),
+                billable_users=latest,
+                seats_paid_for=seats,
+                overage=latest - seats,
+                billed_by_qsr=qsr,
                 expires_at=None,
                 dismissible=True,
             )
         )
     if latest is not None and seats_nearly_used_up(seats, latest):
         items.append(
-            FeedItemState(
+            SeatsRemaining(
                 key=_key(state, FeedKind.SEATS_REMAINING, term_key),
-                kind=FeedKind.SEATS_REMAINING,
                 severity=Severity.INFO,
-                facts=facts(billable_users=latest, seats_paid_for=seats, seats_left=seats - latest),
+                billable_users=latest,
+                seats_paid_for=seats,
+                seats_left=seats - latest,
                 expires_at=None,
                 dismissible=True,
             )
@@ -232,23 +286,20 @@ def _usage_items(state: Subscription, at: datetime, items: list[FeedItemState]) 
         _qsr_upcoming(state, at, items)
 
 
-def _qsr_upcoming(state: Subscription, at: datetime, items: list[FeedItemState]) -> None:
+def _qsr_upcoming(state: Subscription, at: datetime, items: list[FeedItem]) -> None:
     for k in QUARTERS:
         quote = qsr_quote(state, k)
         reconciled_at = midnight(quote.reconciliation_date)
         window = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS) <= at < reconciled_at
         if window and quote.overage > 0:
             items.append(
-                FeedItemState(
+                QsrUpcoming(
                     key=_key(state, FeedKind.QSR_UPCOMING, quote.reconciliation_date.isoformat()),
-                    kind=FeedKind.QSR_UPCOMING,
                     severity=Severity.INFO,
-                    facts=facts(
-                        quarter=k,
-                        reconciliation_date=quote.reconciliation_date,
-                        overage=quote.overage,
-                        amount=quote.amount,
-                    ),
+                    quarter=k,
+                    reconciliation_date=quote.reconciliation_date,
+                    overage=quote.overage,
+                    amount=quote.amount,
                     expires_at=reconciled_at,
                     dismissible=True,
                 )

@@ -15,6 +15,7 @@ from datetime import date
 from enum import StrEnum
 
 from billingcore.dates import Term
+from billingcore.explanations import Explanation
 from billingcore.money import Money, sum_money
 
 
@@ -37,7 +38,8 @@ class InvoiceLine:
     """One line: ``quantity`` seats at ``unit_price`` per seat per year over ``service_period``.
 
     ``amount`` is the line's exact amount rounded once (it is not always quantity × unit_price:
-    prorated lines cover part of a year, credit lines are negative).
+    prorated lines cover part of a year, credit lines are negative). ``explanation`` says which
+    rule made the line, its arithmetic and its inputs (CONTRACT §6).
     """
 
     description: str
@@ -45,6 +47,7 @@ class InvoiceLine:
     unit_price: Money
     service_period: Term | None
     amount: Money
+    explanation: Explanation
 
     def __post_init__(self) -> None:
         if self.amount.currency != self.unit_price.currency:
@@ -95,6 +98,23 @@ def build_invoice(
         currency=currency,
         lines=lines,
         total=sum_money([line.amount for line in lines], currency),
+        issued_on=issued_on,
+    )
+
+
+def issue(
+    subscription_id: str,
+    purpose: InvoicePurpose,
+    occasion: str,
+    lines: tuple[InvoiceLine, ...],
+    issued_on: date,
+) -> Invoice:
+    """The invoice of ``purpose`` for ``occasion``, keyed by ``invoice_key`` (CONTRACT §3)."""
+    return build_invoice(
+        key=invoice_key(subscription_id, purpose, occasion),
+        subscription_id=subscription_id,
+        purpose=purpose,
+        lines=lines,
         issued_on=issued_on,
     )
 

@@ -1,24 +1,33 @@
-"""Quarterly subscription reconciliation (QSR).
+"""Quarterly subscription reconciliation (QSR): when it falls due and what it bills.
 
 Rules (CONTRACT §3, after GitLab's documented QSR policy): reconciliation dates are
 ``term_start`` + 3, 6 and 9 months; quarter k runs from ``term_start`` + 3(k−1) months to its
 reconciliation date; overage of quarter k = max(0, max users of quarter k − seats paid for);
-amount = ``overage × unit_price × (4 − k) / 4``; the fourth quarter is never charged. The notice
-goes out on the reconciliation date (saas) or 6 days after it (self_managed); the invoice 7 days
-after the notice, with the overage measured again.
+amount = ``overage × unit_price × (4 − k) / 4``; the fourth quarter is never charged. With an
+overage, the notice goes out on the reconciliation date (saas) or 6 days after it
+(self_managed); 7 days after the notice the overage is measured again (seats bought meanwhile
+count), invoiced, and added to the seats paid for.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from billingcore.commands import cause_of
 from billingcore.dates import Term, add_months
-from billingcore.invoices import InvoiceLine
+from billingcore.eligibility import qsr_eligibility
+from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
+from billingcore.invoices import InvoiceLine, InvoicePurpose, issue
 from billingcore.money import Money, round_line
-from billingcore.state import Deployment, Subscription, max_users
+from billingcore.notices import NoticeKind, QsrNotice, QsrReconciled, notice_key
+from billingcore.occasion import Occasion, OccasionKind
+from billingcore.outcomes import Applied, InvoiceIssued, Result
+from billingcore.rules import Family, Found, Window
+from billingcore.state import Deployment, OpenInvoice, PendingQsr, Subscription
+from billingcore.usage import max_users, max_users_evidence
 
 QUARTERS = (1, 2, 3)
 SELF_MANAGED_NOTICE_DELAY = timedelta(days=6)
@@ -66,12 +75,32 @@ def qsr_amount(overage: int, unit_price: Money, k: int) -> Money:
 def qsr_line(state: Subscription, k: int, overage: int) -> InvoiceLine:
     """The line for ``overage`` seats reconciled in quarter ``k``, to the term end (CONTRACT §3)."""
     period = Term(start=reconciliation_dates(state.term.start)[k - 1], end=state.term.end)
+    measured = quarter(state.term, k)
+    price = state.unit_price
     return InvoiceLine(
         description=f"Quarterly reconciliation, quarter {k}: {overage} seats, {period}",
         quantity=overage,
-        unit_price=state.unit_price,
+        unit_price=price,
         service_period=period,
-        amount=qsr_amount(overage, state.unit_price, k),
+        amount=qsr_amount(overage, price, k),
+        explanation=Explanation(
+            rule=Rule.QSR_OVERAGE,
+            formula=(
+                f"{counted(overage, 'user', 'users')} over × {money_text(price)} × "
+                f"{4 - k}/4 quarters left"
+            ),
+            inputs={
+                "overage": overage,
+                **price_inputs(price),
+                "quarter": k,
+                "quarters_left": 4 - k,
+                "quarters": 4,
+                "quarter_start": measured.start.isoformat(),
+                "quarter_end": measured.end.isoformat(),
+                "seats_paid_for": state.seats_paid_for,
+                **max_users_evidence(state, measured),
+            },
+        ),
     )
 
 
@@ -102,3 +131,116 @@ def qsr_quote(state: Subscription, k: int) -> QsrQuote:
         overage=overage,
         amount=qsr_amount(overage, state.unit_price, k),
     )
+
+
+# -- when it falls due ---------------------------------------------------------------------------
+
+
+def _calendar(start: date, end: date, deployment: Deployment) -> list[date]:
+    return [notice_date(on, deployment) for on in reconciliation_dates(start)]
+
+
+def _moving(state: Subscription) -> tuple[date | None]:
+    return (None if state.pending_qsr is None else state.pending_qsr.invoice_date,)
+
+
+def _due(state: Subscription, window: Window, found: Found) -> None:
+    pending = state.pending_qsr
+    if pending is not None and window.holds(pending.invoice_date):
+        found.append((pending.invoice_date, OccasionKind.QSR_INVOICE))
+    dates = reconciliation_dates(state.term.start)
+    notices = [(k, notice_date(dates[k - 1], state.deployment)) for k in QUARTERS]
+    notices = [(k, on) for k, on in notices if window.holds(on)]
+    if not notices or not qsr_eligibility(state).eligible:
+        return
+    for k, on in notices:
+        if pending is not None and pending.quarter == k:
+            continue
+        quarter_start = state.term.start if k == 1 else dates[k - 2]
+        measured = Term(start=quarter_start, end=dates[k - 1])
+        if max_users(state, measured) > state.seats_paid_for:
+            found.append((on, OccasionKind.QSR_NOTICE))
+
+
+# -- what it does --------------------------------------------------------------------------------
+
+
+def _quarter_of(state: Subscription, occasion: Occasion) -> int:
+    dates = reconciliation_dates(state.term.start)
+    on = occasion.due_on
+    return next(k for k in QUARTERS if notice_date(dates[k - 1], state.deployment) == on)
+
+
+def _qsr_notice(state: Subscription, occasion: Occasion, now: datetime) -> Result:
+    """qsr_notice with the overage of the quarter, amount and invoice date (CONTRACT §3 QSR)."""
+    k = _quarter_of(state, occasion)
+    quote = qsr_quote(state, k)
+    pending = PendingQsr(
+        quarter=quote.quarter,
+        reconciliation_date=quote.reconciliation_date,
+        overage_at_notice=quote.overage,
+        notice_date=quote.notice_date,
+        invoice_date=quote.invoice_date,
+    )
+    qsr = QsrNotice(
+        key=notice_key(state.id, NoticeKind.QSR_NOTICE, quote.reconciliation_date.isoformat()),
+        cause=cause_of(occasion),
+        quarter=k,
+        quarter_period=quarter(state.term, k),
+        quarters_left=4 - k,
+        reconciliation_date=quote.reconciliation_date,
+        overage=quote.overage,
+        seats=state.seats_paid_for,
+        max_users=state.seats_paid_for + quote.overage,
+        unit_price=state.unit_price,
+        amount=quote.amount,
+        invoice_date=quote.invoice_date,
+    )
+    return Applied(state=replace(state, pending_qsr=pending), outcomes=(qsr,))
+
+
+def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Result:
+    """7 days after the notice: the overage measured again is invoiced and added to the seats.
+
+    Rule: CONTRACT §3 QSR (seats bought meanwhile count). With no overage left, nothing is
+    billed and no email goes out.
+    """
+    pending = state.pending_qsr
+    assert pending is not None  # listed only while a reconciliation is pending
+    cleared = replace(state, pending_qsr=None)
+    overage = quarter_overage(state, pending.quarter)
+    if overage == 0:
+        return Applied(state=cleared)
+    line = qsr_line(state, pending.quarter, overage)
+    occasion_on = pending.reconciliation_date.isoformat()
+    invoice = issue(state.id, InvoicePurpose.QSR, occasion_on, (line,), occasion.due_on)
+    seats = state.seats_paid_for + overage
+    new_state = replace(
+        cleared,
+        seats_paid_for=seats,
+        open_invoices=(*state.open_invoices, OpenInvoice.of(invoice, pending.reconciliation_date)),
+    )
+    cause = cause_of(occasion)
+    reconciled = QsrReconciled(
+        key=notice_key(state.id, NoticeKind.QSR_RECONCILED, occasion_on),
+        cause=cause,
+        quarter=pending.quarter,
+        quarters_left=4 - pending.quarter,
+        reconciliation_date=pending.reconciliation_date,
+        overage=overage,
+        seats=seats,
+        invoice_key=invoice.key,
+        invoice_total=invoice.total,
+    )
+    return Applied(
+        state=new_state, outcomes=(InvoiceIssued(invoice=invoice, cause=cause), reconciled)
+    )
+
+
+FAMILY = Family(
+    name="qsr",
+    occasions={OccasionKind.QSR_NOTICE: _qsr_notice, OccasionKind.QSR_INVOICE: _qsr_invoice},
+    due=_due,
+    calendar=_calendar,
+    moving=_moving,
+)

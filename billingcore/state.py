@@ -1,19 +1,19 @@
-"""The state of one subscription, and the questions asked of it.
+"""The state of one subscription: everything the billing core knows of it.
 
-Rules: CONTRACT §2 (the fields of ``subscription.created`` and later events), §3 (max users of a
-period, QSR eligibility, auto-renewal eligibility).
+Rules: CONTRACT §2 (the fields of ``subscription.created`` and later events). The questions
+asked of a state live with their rules: ``billingcore.usage`` (max users, latest billable
+users) and ``billingcore.eligibility`` (QSR and auto-renewal).
 """
 
 from __future__ import annotations
 
-import bisect
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
 from billingcore.catalog import Tier
 from billingcore.dates import Term, month_end, require_utc
-from billingcore.invoices import InvoicePurpose
+from billingcore.invoices import Invoice, InvoicePurpose
 from billingcore.money import Money
 
 
@@ -139,6 +139,13 @@ class OpenInvoice:
     total: Money
     covers_from: date
 
+    @classmethod
+    def of(cls, invoice: Invoice, covers_from: date) -> OpenInvoice:
+        """``invoice``, issued and not yet paid, paying for what starts on ``covers_from``."""
+        return cls(
+            key=invoice.key, purpose=invoice.purpose, total=invoice.total, covers_from=covers_from
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ScheduledRenewal:
@@ -183,135 +190,3 @@ class Subscription:
     def currency(self) -> str:
         """The subscription's currency: that of its unit price."""
         return self.unit_price.currency
-
-    @property
-    def audience(self) -> str:
-        """The feed audience: the namespace (saas) or the instance (self_managed)."""
-        return (self.namespace_id if self.deployment is Deployment.SAAS else self.instance_id) or ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Eligibility:
-    """A yes/no answer with one reason code per failed criterion (see ``REASONS``)."""
-
-    reasons: tuple[str, ...]
-
-    @property
-    def eligible(self) -> bool:
-        """True when no criterion failed."""
-        return not self.reasons
-
-
-# Reason codes, stable for templates and the admin API, with an English explanation each.
-REASONS: dict[str, str] = {
-    "qsr_disabled": "quarterly reconciliation is turned off for this subscription",
-    "partner_channel": "the subscription was bought through a partner",
-    "purchase_order": "the subscription is paid by purchase order",
-    "term_not_twelve_months": "the term is not twelve months long",
-    "no_cloud_licensing": "the self-managed instance does not use cloud licensing",
-    "auto_renew_off": "automatic renewal is turned off",
-    "cancelled": "the subscription was cancelled",
-    "expired": "the subscription has expired",
-    "card_expires_before_renewal": "the card on file expires before the renewal date",
-    "unpaid_qsr_invoice": "a quarterly reconciliation invoice is unpaid",
-}
-
-
-def latest_billable_users(state: Subscription, before: datetime | None = None) -> int | None:
-    """``billable_users`` of the latest usage report (observed before ``before`` if given).
-
-    Rule: CONTRACT §3 (auto-renewal seats, renewal floor) and §5 (seat_overage,
-    seats_remaining) use the latest ``billable_users``. None when nothing was reported.
-    """
-    latest: UsageReport | None = None
-    for report in state.usage:
-        if before is None or report.observed_at < before:
-            latest = report
-    return None if latest is None else latest.billable_users
-
-
-def max_users(state: Subscription, period: Term) -> int:
-    """Max users of ``period``: the highest count among reports observed in it, else 0.
-
-    Rule: CONTRACT §3, "the highest billable_users (or max_users, when given) among the usage
-    reports observed in it".
-    """
-    best = 0
-    for report in state.usage:
-        if period.contains(report.observed_at.date()) and report.users > best:
-            best = report.users
-    return best
-
-
-def with_usage(state: Subscription, report: UsageReport) -> Subscription:
-    """The state with ``report`` added in its place; an identical report is kept once.
-
-    Rule: CONTRACT §2, delivery is in any order and may repeat: the stored reports are sorted
-    by observation, so the result does not depend on arrival order.
-    """
-    orders = [existing.order for existing in state.usage]
-    position = bisect.bisect_left(orders, report.order)
-    if position < len(orders) and orders[position] == report.order:
-        return state
-    usage = (*state.usage[:position], report, *state.usage[position:])
-    return replace(state, usage=usage)
-
-
-def qsr_eligibility(state: Subscription) -> Eligibility:
-    """Whether the subscription takes part in quarterly reconciliation, and why not.
-
-    Rule: CONTRACT §3 (QSR: ``qsr_enabled``, channel direct, no purchase order, a 12-month term,
-    cloud licensing for self_managed), after GitLab's documented QSR policy.
-    """
-    reasons: list[str] = []
-    if not state.qsr_enabled:
-        reasons.append("qsr_disabled")
-    if state.channel is Channel.PARTNER:
-        reasons.append("partner_channel")
-    if state.purchase_order:
-        reasons.append("purchase_order")
-    if not state.term.is_twelve_months:
-        reasons.append("term_not_twelve_months")
-    if state.deployment is Deployment.SELF_MANAGED and not state.cloud_licensing:
-        reasons.append("no_cloud_licensing")
-    return Eligibility(reasons=tuple(reasons))
-
-
-def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligibility:
-    """Whether the subscription will renew automatically on ``at`` (default: its term end).
-
-    Rule: CONTRACT §3 (auto-renewal: ``auto_renew``, channel direct, no purchase order, a
-    12-month term, cloud licensing for self_managed, no card on file that expires before the
-    renewal date, no QSR overage left unpaid). A card is valid through the last day of its
-    expiry month; no card on file is not a block (the invoice is then paid another way).
-    Cancelled and expired subscriptions do not renew either.
-    """
-    renews_on = state.term.end if at is None else at
-    reasons: list[str] = []
-    if not state.auto_renew:
-        reasons.append("auto_renew_off")
-    if state.status is Status.CANCELLED:
-        reasons.append("cancelled")
-    if state.status is Status.EXPIRED:
-        reasons.append("expired")
-    if state.channel is Channel.PARTNER:
-        reasons.append("partner_channel")
-    if state.purchase_order:
-        reasons.append("purchase_order")
-    if not state.term.is_twelve_months:
-        reasons.append("term_not_twelve_months")
-    if state.deployment is Deployment.SELF_MANAGED and not state.cloud_licensing:
-        reasons.append("no_cloud_licensing")
-    if state.card is not None and state.card.expires_before(renews_on):
-        reasons.append("card_expires_before_renewal")
-    if any(invoice.purpose is InvoicePurpose.QSR for invoice in state.open_invoices):
-        reasons.append("unpaid_qsr_invoice")
-    return Eligibility(reasons=tuple(reasons))
-
-
-def find_open_invoice(state: Subscription, key: str) -> OpenInvoice | None:
-    """The unpaid invoice named ``key``, if any (CONTRACT §2, payment events name invoices)."""
-    for invoice in state.open_invoices:
-        if invoice.key == key:
-            return invoice
-    return None

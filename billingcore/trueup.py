@@ -8,9 +8,12 @@ the new term.
 
 from __future__ import annotations
 
+from billingcore.eligibility import qsr_eligibility
+from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
 from billingcore.invoices import InvoiceLine
 from billingcore.money import round_line
-from billingcore.state import Subscription, max_users, qsr_eligibility
+from billingcore.state import Subscription
+from billingcore.usage import max_users, max_users_evidence
 
 
 def true_up_users(state: Subscription) -> int:
@@ -29,10 +32,27 @@ def true_up_line(state: Subscription) -> InvoiceLine | None:
     users = true_up_users(state)
     if users == 0:
         return None
+    price = state.unit_price
     return InvoiceLine(
         description=f"Annual true-up: {users} users over subscription, {state.term}",
         quantity=users,
-        unit_price=state.unit_price,
+        unit_price=price,
         service_period=state.term,
-        amount=round_line(users * state.unit_price.amount, state.currency),
+        amount=round_line(users * price.amount, state.currency),
+        explanation=Explanation(
+            rule=Rule.TRUE_UP,
+            formula=(
+                f"{counted(users, 'user', 'users')} over × {money_text(price)} "
+                f"(max users {max_users(state, state.term)} − "
+                f"{counted(state.seats_paid_for, 'seat', 'seats')} paid for)"
+            ),
+            inputs={
+                "users_over": users,
+                **price_inputs(price),
+                "seats_paid_for": state.seats_paid_for,
+                "term_start": state.term.start.isoformat(),
+                "term_end": state.term.end.isoformat(),
+                **max_users_evidence(state, state.term),
+            },
+        ),
     )

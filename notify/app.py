@@ -1,4 +1,4 @@
-"""The composition root: the one place that builds engines, wires components and routes."""
+"""The app factory: the HTTP application on the services of ``notify.services``, and its routes."""
 
 from __future__ import annotations
 
@@ -8,18 +8,17 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from notify.background import Background
-from notify.clock import Clock, business_clock
+from notify.clock import Clock
 from notify.config import Settings
-from notify.db.engine import create_engine
-from notify.db.migrate import migrate
 from notify.feed.web import install as install_feed
 from notify.inbox import Inbox, stop_writer
-from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
+from notify.keys import CLOCK, ENGINE, INBOX, METRICS, SERVICES, SETTINGS, VERIFIER
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
+from notify.services import open_services
 from notify.web import admin, admin_suppressions, ops, unsubscribe
-from webhooks.route import MAX_BODY, webhook_handler
+from webhooks.route import webhook_handler
+from webhooks.schemas import MAX_BODY_BYTES
 from webhooks.signature import Verifier
 
 log = logging.getLogger(__name__)
@@ -43,29 +42,31 @@ def create_app(
 ) -> web.Application:
     """Build the HTTP application; its database and, with ``run_worker``, the background work
     (processor, scheduler, delivery) start and stop with it."""
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
 
     async def database(app: web.Application) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        app[ENGINE] = engine
-        if run_migrations:
-            await migrate(engine)
-        secrets = await webhook_secrets(engine, settings.webhook_secrets, announce_secret)
-        app[VERIFIER] = Verifier(secrets)
-        app[CLOCK] = business = clock or business_clock(settings.test_clock, engine)
-        background = Background(settings, engine, business, metrics)
-        app[BACKGROUND] = background
-        inbox = Inbox(engine, on_stored=background.poke if run_worker else lambda: None)
-        app[INBOX] = inbox
-        writer = asyncio.create_task(inbox.run(), name="inbox-writer")
-        if run_worker:
-            await background.start()
-        yield
-        await stop_writer(writer, inbox)
-        await background.stop()
-        await engine.dispose()
+        opened = open_services(
+            settings, run_migrations=run_migrations, clock=clock, metrics=metrics
+        )
+        async with opened as services:
+            engine = services.engine
+            app[SERVICES] = services
+            app[ENGINE] = engine
+            app[CLOCK] = services.clock
+            secrets = await webhook_secrets(engine, settings.webhook_secrets, announce_secret)
+            app[VERIFIER] = Verifier(secrets)
+            background = services.background
+            inbox = Inbox(engine, on_stored=background.poke if run_worker else lambda: None)
+            app[INBOX] = inbox
+            writer = asyncio.create_task(inbox.run(), name="inbox-writer")
+            if run_worker:
+                await background.start()
+            yield
+            await stop_writer(writer, inbox)
+            if run_worker:
+                await background.stop()
 
     app.cleanup_ctx.append(database)
 

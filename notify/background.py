@@ -1,7 +1,8 @@
 """The background work of a process: the processor (events and occasions) and delivery.
 
 ``notify serve`` runs it beside the HTTP API (unless ``--no-worker``); ``notify worker`` runs it
-alone. Both build it here, so the two never differ in what they run.
+alone. The composition root (``notify.services``) builds it, so the two never differ in what
+they run.
 """
 
 from __future__ import annotations
@@ -9,74 +10,72 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from notify.clock import Clock
-from notify.config import Settings
-from notify.delivery import DeliveryService
-from notify.feed import feed_hook
-from notify.handlers import Branding
-from notify.metrics import Metrics
-from notify.processor import Processor
-from notify.rendering import Renderer
+from notify.delivery.worker import Deliverer
+from notify.processing import Processor
 
 log = logging.getLogger(__name__)
+# How long stop() lets a delivery pass under way finish before cancelling it.
+STOP_GRACE = 30.0
 
 
 class Background:
     """Starts and stops the long-running tasks; :meth:`poke` wakes the processor early."""
 
     def __init__(
-        self, settings: Settings, engine: AsyncEngine, clock: Clock, metrics: Metrics
+        self,
+        processor: Processor,
+        deliverer: Callable[[], Deliverer],
+        *,
+        interval: float,
+        processor_wakeup: asyncio.Event,
+        delivery_wakeup: asyncio.Event,
     ) -> None:
-        self.settings = settings
-        self.processor_wakeup = asyncio.Event()
-        self.delivery_wakeup = asyncio.Event()
-        branding = Branding(brand=settings.brand, portal_url=settings.portal_url)
-        self.processor = Processor(
-            engine,
-            clock=clock,
-            metrics=metrics,
-            branding=branding,
-            mail_from=settings.mail_from,
-            on_enqueued=self.delivery_wakeup.set,
-            on_change=[feed_hook(branding)],
-        )
-        self._engine, self._metrics = engine, metrics
+        self.processor = processor
+        self._make_deliverer = deliverer
+        self._interval = interval
+        self.processor_wakeup = processor_wakeup
+        self.delivery_wakeup = delivery_wakeup
         # Built in start(): compiling the templates is work only a process that delivers does.
-        self.delivery: DeliveryService | None = None
+        self.deliverer: Deliverer | None = None
         self._stop = asyncio.Event()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._processing: asyncio.Task[None] | None = None
+        self._delivering: asyncio.Task[None] | None = None
 
     def poke(self) -> None:
         """New events were stored: process them now rather than at the next interval."""
         self.processor_wakeup.set()
 
     async def start(self) -> None:
-        self.delivery = DeliveryService.from_settings(
-            self.settings,
-            self._engine,
-            Renderer.load(),
-            self._metrics,
-            wakeup=self.delivery_wakeup,
+        self._stop.clear()
+        self.deliverer = deliverer = self._make_deliverer()
+        self._delivering = asyncio.create_task(
+            deliverer.run(self._stop, self.delivery_wakeup), name="delivery"
         )
-        await self.delivery.start()
-        self._tasks.append(
-            asyncio.create_task(
-                self.processor.run(
-                    self._stop, self.processor_wakeup, self.settings.scheduler_interval
-                ),
-                name="processor",
-            )
+        log.info("delivery.started owner=%s", deliverer.owner)
+        self._processing = asyncio.create_task(
+            self.processor.run(self._stop, self.processor_wakeup, self._interval),
+            name="processor",
         )
 
     async def stop(self) -> None:
+        """Stop processing between transactions; let the delivery pass under way finish (or
+        give up on it after a grace period); then disconnect."""
         self._stop.set()
         self.processor_wakeup.set()
-        for task in self._tasks:
+        processing, self._processing = self._processing, None
+        if processing is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks.clear()
-        if self.delivery is not None:
-            await self.delivery.stop()
+                await processing
+        delivering, self._delivering = self._delivering, None
+        if delivering is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(delivering), STOP_GRACE)
+            except TimeoutError:
+                delivering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await delivering
+        if self.deliverer is not None:
+            await self.deliverer.close()
+            log.info("delivery.stopped owner=%s", self.deliverer.owner)

@@ -17,13 +17,11 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from notify.app import create_app
-from notify.background import Background
-from notify.clock import business_clock
 from notify.config import ConfigError, Settings, load_settings
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
-from notify.metrics import Metrics
+from notify.services import open_services
 
 log = logging.getLogger("notify")
 
@@ -95,15 +93,11 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
 
 async def _worker(settings: Settings) -> int:
     """Background work without HTTP, until SIGTERM or SIGINT; any number may share PostgreSQL."""
-    engine = create_engine(settings.database_url)
-    try:
-        await migrate(engine)
-        background = Background(
-            settings, engine, business_clock(settings.test_clock, engine), Metrics()
-        )
+    async with open_services(settings) as services:
+        background = services.background
         await background.start()
-        assert background.delivery is not None
-        print(f"notify: worker {background.delivery.deliverer.owner} running", flush=True)
+        assert background.deliverer is not None
+        print(f"notify: worker {background.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -111,8 +105,6 @@ async def _worker(settings: Settings) -> int:
         await stop.wait()
         log.info("notify.stopping")
         await background.stop()
-    finally:
-        await engine.dispose()
     return 0
 
 

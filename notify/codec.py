@@ -1,7 +1,8 @@
 """JSON for the billing core's values: subscription state and invoices, to rows and back.
 
 The core's values are frozen dataclasses of str, int, bool, Decimal, date, datetime, enums,
-tuples, frozensets and other such dataclasses. Encoding follows each value's class; decoding
+tuples, frozensets, mappings with string keys (an explanation's inputs) and other such
+dataclasses. Encoding follows each value's class; decoding
 follows the field's type hints, so a stored state comes back exactly equal (a round-trip test
 checks it on generated states). Decimals travel as strings, never floats.
 
@@ -12,6 +13,7 @@ the processor encodes a state for every subscription it saves.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import enum
 import json
@@ -114,6 +116,9 @@ def _decoder_for(tp: Any) -> _Codec:
     if origin is tuple:
         item = _decoder_for(get_args(tp)[0])
         return _optional(lambda data: tuple(item(v) for v in data))
+    if origin in (dict, collections.abc.Mapping):
+        value = _decoder_for(get_args(tp)[1])
+        return _optional(lambda data: {str(k): value(v) for k, v in data.items()})
     if origin is frozenset:
         member = _decoder_for(get_args(tp)[0])
         return _optional(lambda data: frozenset(member(v) for v in data))

@@ -51,10 +51,6 @@ class Settings:
     scheduler_interval: float = 60.0
     test_clock: bool = False
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")
-
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     """Build the settings from an environment mapping; raise ConfigError on the first bad value."""

@@ -26,6 +26,7 @@ from typing import cast
 from sqlalchemy import Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from notify import codec
 from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_gate
 from notify.db.models import EventStatus, InboxEvent
@@ -51,6 +52,7 @@ def _row(receipt: Receipt) -> dict[str, object]:
         "status": EventStatus.ACCEPTED if receipt.known else EventStatus.IGNORED,
         "subscription_id": receipt.subscription_id,
         "customer_id": receipt.customer_id,
+        "command": None if receipt.command is None else codec.dumps(receipt.command),
     }
 
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from billingcore.commands import EventCommand
+
 
 class StorageUnavailable(Exception):
     """The receipt could not be stored; nothing was acknowledged and the sender should retry."""
@@ -25,7 +27,8 @@ class Answer(enum.StrEnum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Receipt:
-    """A verified, validated webhook, ready to be stored exactly as it arrived."""
+    """A verified, validated webhook, ready to be stored exactly as it arrived, with the
+    billing core's command made of it (None for a type this service does not know)."""
 
     id: str
     type: str
@@ -36,6 +39,7 @@ class Receipt:
     known: bool
     subscription_id: str | None
     customer_id: str | None
+    command: EventCommand | None
 
 
 class ReceiptStore(Protocol):

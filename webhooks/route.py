@@ -2,7 +2,9 @@
 
 Checks run cheapest first and on raw bytes before any parsing: content type (415), size (413),
 signature and timestamp (401), webhook id (400), JSON and envelope (400), per-type data (422).
-Only then is the receipt stored, and the 2xx answer waits for its commit.
+Then the event is translated into the billing core's command, once: what is stored is the raw
+body (for audit) and that command (for the processor, which never parses the body again). Only
+then is the receipt stored, and the 2xx answer waits for its commit.
 """
 
 from __future__ import annotations
@@ -16,10 +18,9 @@ from aiohttp import web
 
 from webhooks.problems import problem
 from webhooks.receipt import Answer, Receipt, ReceiptStore, StorageUnavailable
-from webhooks.schemas import InvalidData, MalformedBody, parse_event
+from webhooks.schemas import MAX_BODY_BYTES, InvalidData, MalformedBody, parse_event
 from webhooks.signature import InvalidWebhookId, SignatureError, Verifier, validate_webhook_id
-
-MAX_BODY = 256 * 1024
+from webhooks.translate import Origin, to_command
 
 Observer = Callable[[int, float], None]
 
@@ -52,7 +53,7 @@ async def _handle(
         return problem(415, "unsupported-media-type", "Content-Type must be application/json")
     body = await _read_capped(request)
     if body is None:
-        return problem(413, "payload-too-large", f"the body exceeds {MAX_BODY} bytes")
+        return problem(413, "payload-too-large", f"the body exceeds {MAX_BODY_BYTES} bytes")
 
     headers = request.headers
     msg_id = headers.get("webhook-id")
@@ -82,6 +83,9 @@ async def _handle(
             422, "invalid-data", f"{len(errors)} field(s) failed validation", errors=errors
         )
 
+    command = None
+    if not isinstance(event.data, dict):
+        command = to_command(event.data, Origin(key=msg_id, at=event.timestamp))
     receipt = Receipt(
         id=msg_id,
         type=event.type,
@@ -92,6 +96,7 @@ async def _handle(
         known=event.known,
         subscription_id=event.subscription_id,
         customer_id=event.customer_id,
+        command=command,
     )
     try:
         answer = await store.submit(receipt)
@@ -111,14 +116,14 @@ async def _handle(
 
 
 async def _read_capped(request: web.Request) -> bytes | None:
-    """The body, or None when it is larger than MAX_BODY (read no further than that)."""
-    if request.content_length is not None and request.content_length > MAX_BODY:
+    """The body, or None when it is larger than MAX_BODY_BYTES (read no further than that)."""
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
         return None
     chunks: list[bytes] = []
     size = 0
     while chunk := await request.content.read(65536):
         size += len(chunk)
-        if size > MAX_BODY:
+        if size > MAX_BODY_BYTES:
             return None
         chunks.append(chunk)
     return b"".join(chunks)

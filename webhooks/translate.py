@@ -1,9 +1,11 @@
 """Wire events to billing core commands: the vocabulary of section 2 turned into the core's.
 
-One table maps each wire model to its translation. What the wire cannot say on its own comes
-in as arguments: the subscription a customer-level event is fanned out to, the subscription's
-currency (upgrade and renewal prices carry none), and the billing core's key of the invoice a
-payment names (the service maps the wire's invoice number to it).
+One table maps each wire model to its translation; ``COMMAND_TYPES`` names the command class of
+each event type, so a stored command can be read back. The edge translates every accepted
+event once, right after validating it: the processor works on the stored command, never on the
+wire body again. What the wire does not say stays open in the command: a price without a
+currency (upgrade, renewal) is a bare amount in the subscription's currency, and a payment's
+invoice is named by its number until the service resolves it to the core's key.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 from billingcore import (
@@ -36,11 +37,11 @@ from billingcore import (
     Upgrade,
 )
 from billingcore.commands import EventCommand
-from billingcore.money import InvalidAmount, parse_amount
 from webhooks.schemas import (
     AutoRenewChanged,
     Cancelled,
     CustomerUpdated,
+    EventData,
     PaymentFailed,
     PaymentMethodUpdated,
     PaymentSucceeded,
@@ -53,44 +54,24 @@ from webhooks.schemas import (
 from webhooks.schemas import Card as WireCard
 
 
-class Untranslatable(ValueError):
-    """The event is valid on the wire but cannot become a command (the reason says why)."""
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Context:
-    """What the service knows that the wire event does not say."""
+class Origin:
+    """Where a command comes from: the webhook's id (the command's key) and its timestamp."""
 
     key: str
     at: datetime
-    subscription_id: str
-    currency: str | None = None
-    invoice_key: str | None = None
 
 
-def to_command(event: Any, ctx: Context) -> EventCommand:
+def to_command(event: EventData, origin: Origin) -> EventCommand:
     """Translate a validated wire model into the billing core's command."""
-    try:
-        translate = _TABLE[type(event)]
-    except KeyError:
-        raise Untranslatable(f"no command for {type(event).__name__}") from None
-    return translate(event, ctx)
+    return _TABLE[type(event)](event, origin)
 
 
-def _money(amount: Decimal, currency: str | None) -> Money:
-    if currency is None:
-        raise Untranslatable("a price needs the subscription's currency")
-    try:
-        return parse_amount(str(amount), currency)
-    except InvalidAmount as exc:
-        raise Untranslatable(str(exc)) from None
-
-
-def _created(e: SubscriptionCreated, ctx: Context) -> EventCommand:
+def _created(e: SubscriptionCreated, origin: Origin) -> EventCommand:
     return CreateSubscription(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
         customer=Customer(
             id=e.customer.id,
             name=e.customer.name,
@@ -103,7 +84,7 @@ def _created(e: SubscriptionCreated, ctx: Context) -> EventCommand:
         instance_id=e.instance_id,
         tier=Tier(e.tier),
         seats=e.seats,
-        unit_price=None if e.unit_price is None else _money(e.unit_price, e.currency),
+        unit_price=None if e.unit_price is None else Money.of(e.unit_price, e.currency),
         currency=e.currency,
         term=Term(start=e.term_start, end=e.term_end),
         auto_renew=e.auto_renew,
@@ -115,83 +96,77 @@ def _created(e: SubscriptionCreated, ctx: Context) -> EventCommand:
     )
 
 
-def _seats_added(e: SeatsAdded, ctx: Context) -> EventCommand:
+def _seats_added(e: SeatsAdded, origin: Origin) -> EventCommand:
     return AddSeats(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
         seats=e.seats,
         effective_date=e.effective_date,
     )
 
 
-def _upgraded(e: Upgraded, ctx: Context) -> EventCommand:
+def _upgraded(e: Upgraded, origin: Origin) -> EventCommand:
     return Upgrade(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
         tier=Tier(e.tier),
         effective_date=e.effective_date,
-        unit_price=None if e.unit_price is None else _money(e.unit_price, ctx.currency),
+        unit_price=e.unit_price,
     )
 
 
-def _renewed(e: Renewed, ctx: Context) -> EventCommand:
+def _renewed(e: Renewed, origin: Origin) -> EventCommand:
     return Renew(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
         term_start=e.term_start,
         term_end=e.term_end,
         seats=e.seats,
         tier=None if e.tier is None else Tier(e.tier),
-        unit_price=None if e.unit_price is None else _money(e.unit_price, ctx.currency),
+        unit_price=e.unit_price,
     )
 
 
-def _auto_renew(e: AutoRenewChanged, ctx: Context) -> EventCommand:
+def _auto_renew(e: AutoRenewChanged, origin: Origin) -> EventCommand:
     return ChangeAutoRenew(
-        subscription_id=ctx.subscription_id, key=ctx.key, at=ctx.at, auto_renew=e.auto_renew
+        subscription_id=e.subscription_id, key=origin.key, at=origin.at, auto_renew=e.auto_renew
     )
 
 
-def _cancelled(e: Cancelled, ctx: Context) -> EventCommand:
-    return Cancel(subscription_id=ctx.subscription_id, key=ctx.key, at=ctx.at, reason=e.reason)
+def _cancelled(e: Cancelled, origin: Origin) -> EventCommand:
+    return Cancel(subscription_id=e.subscription_id, key=origin.key, at=origin.at, reason=e.reason)
 
 
-def _usage(e: UsageReported, ctx: Context) -> EventCommand:
+def _usage(e: UsageReported, origin: Origin) -> EventCommand:
     return ReportUsage(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
         observed_at=e.observed_at,
         billable_users=e.billable_users,
         max_users=e.max_users,
     )
 
 
-def _invoice_key(ctx: Context, number: str) -> str:
-    if ctx.invoice_key is None:
-        raise Untranslatable(f"invoice {number} is not an invoice of this subscription")
-    return ctx.invoice_key
-
-
-def _paid(e: PaymentSucceeded, ctx: Context) -> EventCommand:
+def _paid(e: PaymentSucceeded, origin: Origin) -> EventCommand:
     return RecordPaymentSucceeded(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
-        invoice_key=_invoice_key(ctx, e.invoice_number),
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
+        invoice_number=e.invoice_number,
         amount=Money.of(e.amount, e.currency),
     )
 
 
-def _payment_failed(e: PaymentFailed, ctx: Context) -> EventCommand:
+def _payment_failed(e: PaymentFailed, origin: Origin) -> EventCommand:
     return RecordPaymentFailed(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
-        invoice_key=_invoice_key(ctx, e.invoice_number),
+        subscription_id=e.subscription_id,
+        key=origin.key,
+        at=origin.at,
+        invoice_number=e.invoice_number,
         reason=e.reason,
     )
 
@@ -202,17 +177,17 @@ def _card(card: WireCard) -> Card:
     )
 
 
-def _payment_method(e: PaymentMethodUpdated, ctx: Context) -> EventCommand:
+def _payment_method(e: PaymentMethodUpdated, origin: Origin) -> EventCommand:
     return UpdatePaymentMethod(
-        subscription_id=ctx.subscription_id, key=ctx.key, at=ctx.at, card=_card(e.card)
+        customer_id=e.customer_id, key=origin.key, at=origin.at, card=_card(e.card)
     )
 
 
-def _customer(e: CustomerUpdated, ctx: Context) -> EventCommand:
+def _customer(e: CustomerUpdated, origin: Origin) -> EventCommand:
     return UpdateCustomer(
-        subscription_id=ctx.subscription_id,
-        key=ctx.key,
-        at=ctx.at,
+        customer_id=e.customer_id,
+        key=origin.key,
+        at=origin.at,
         name=e.name,
         email=e.email,
         contacts=None if e.contacts is None else tuple(e.contacts),
@@ -220,7 +195,8 @@ def _customer(e: CustomerUpdated, ctx: Context) -> EventCommand:
     )
 
 
-_TABLE: dict[type, Callable[[Any, Context], EventCommand]] = {
+_Translation = Callable[[Any, Origin], EventCommand]
+_TABLE: dict[type[Any], _Translation] = {
     SubscriptionCreated: _created,
     SeatsAdded: _seats_added,
     Upgraded: _upgraded,
@@ -232,4 +208,18 @@ _TABLE: dict[type, Callable[[Any, Context], EventCommand]] = {
     PaymentFailed: _payment_failed,
     PaymentMethodUpdated: _payment_method,
     CustomerUpdated: _customer,
+}
+
+COMMAND_TYPES: dict[str, type[EventCommand]] = {
+    "subscription.created": CreateSubscription,
+    "subscription.seats_added": AddSeats,
+    "subscription.upgraded": Upgrade,
+    "subscription.renewed": Renew,
+    "subscription.auto_renew_changed": ChangeAutoRenew,
+    "subscription.cancelled": Cancel,
+    "usage.reported": ReportUsage,
+    "payment.succeeded": RecordPaymentSucceeded,
+    "payment.failed": RecordPaymentFailed,
+    "payment_method.updated": UpdatePaymentMethod,
+    "customer.updated": UpdateCustomer,
 }

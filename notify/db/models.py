@@ -24,10 +24,9 @@ class Base(DeclarativeBase):
 
 
 class EventStatus(enum.StrEnum):
-    """Where a received event stands. ``duplicate`` is an answer, never a stored status."""
+    """Where a received event stands."""
 
     ACCEPTED = "accepted"
-    DUPLICATE = "duplicate"
     IGNORED = "ignored"
     PROCESSED = "processed"
     HELD = "held"
@@ -35,7 +34,11 @@ class EventStatus(enum.StrEnum):
 
 
 class InboxEvent(Base):
-    """A received webhook, exactly as it arrived, and what became of it."""
+    """A received webhook, exactly as it arrived, and what became of it.
+
+    ``command`` is the billing core's command the edge made of the validated body (JSON through
+    ``notify.codec``), None for a type this service does not know.
+    """
 
     __tablename__ = "inbox_events"
 
@@ -45,6 +48,7 @@ class InboxEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     body: Mapped[str] = mapped_column(Text)
     body_sha256: Mapped[str] = mapped_column(String(64))
+    command: Mapped[str | None] = mapped_column(Text, default=None)
     status: Mapped[str] = mapped_column(String(16))
     error: Mapped[str | None] = mapped_column(Text, default=None)
     subscription_id: Mapped[str | None] = mapped_column(String(128), default=None)
@@ -105,7 +109,10 @@ class InvoiceRow(Base):
     purpose: Mapped[str] = mapped_column(String(20))
     currency: Mapped[str] = mapped_column(String(3))
     total: Mapped[str] = mapped_column(String(40))
+    # Each line with its explanation (CONTRACT §6), JSON through notify.codec.
     lines: Mapped[str] = mapped_column(Text)
+    # What made the invoice: {"event_id": …} or {"occasion": …, "date": …}.
+    cause: Mapped[str | None] = mapped_column(Text, default=None)
     issued_on: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -132,6 +139,8 @@ class OutboxRow(Base):
     subscription_id: Mapped[str] = mapped_column(String(128), index=True)
     recipient: Mapped[str] = mapped_column(String(320))
     context: Mapped[str] = mapped_column(Text)
+    # What made the notice: {"event_id": …} or {"occasion": …, "date": …}.
+    cause: Mapped[str | None] = mapped_column(Text, default=None)
     message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

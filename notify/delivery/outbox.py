@@ -19,10 +19,11 @@ from typing import cast
 from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from billingcore.notices import REMINDER_KINDS
 from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_transaction
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
-from notify.delivery.compose import REMINDER_KINDS, Letter
+from notify.mail.compose import Letter
 
 OUTBOX = cast(Table, OutboxRow.__table__)
 SUPPRESSIONS = cast(Table, Suppression.__table__)

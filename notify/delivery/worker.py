@@ -12,13 +12,12 @@ measures how long a server has been failing, which a test clock standing still c
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import (
@@ -31,22 +30,19 @@ from tenacity import (
 from notify.config import Settings
 from notify.db.models import OutboxStatus
 from notify.delivery import outbox
-from notify.delivery.compose import Composer, Renders
 from notify.delivery.outbox import Claimed, Outcome
 from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
 from notify.delivery.tokens import unsubscribe_key
 from notify.delivery.transports import Outgoing, PermanentFailure, TransientFailure, Transport
+from notify.mail.compose import Composer, Renders
 from notify.metrics import Metrics
+from notify.timing import wait_for_either, wall_clock
 
 log = logging.getLogger(__name__)
 # The outbox depth gauge (a count over the table) is refreshed at most this often while passes
 # follow each other, and at once when a row went dead (what an operator is alerted on) or
 # the pass found nothing to do.
 DEPTH_REFRESH_SECONDS = 1.0
-
-
-def wall_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class Deliverer:
@@ -129,6 +125,10 @@ class Deliverer:
         if not claimed or went_dead or stale:
             await self.refresh_depth()
         return len(claimed)
+
+    async def close(self) -> None:
+        """Release the transport's connections."""
+        await self._transport.close()
 
     async def refresh_depth(self) -> None:
         self._depth_at = time.monotonic()
@@ -259,21 +259,4 @@ class Deliverer:
                 log.exception("outbox.pass_failed owner=%s", self.owner)
                 handled = 0
             if handled == 0:
-                await _wait_for_either(stop, wakeup, self.policy.poll_interval)
-
-
-async def _wait_for_either(
-    stop: asyncio.Event, wakeup: asyncio.Event | None, interval: float
-) -> None:
-    waiters = [asyncio.ensure_future(stop.wait())]
-    if wakeup is not None:
-        waiters.append(asyncio.ensure_future(wakeup.wait()))
-    try:
-        await asyncio.wait(waiters, timeout=interval, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await waiter
-    if wakeup is not None:
-        wakeup.clear()
+                await wait_for_either(stop, wakeup, self.policy.poll_interval)

@@ -11,20 +11,22 @@ so the scheduler brings the subscription back then.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from billingcore.feed import FeedItemState, feed_items, next_feed_change
+from billingcore.feed import FeedItem, feed_items, next_feed_change
 from billingcore.state import Deployment, Subscription
 from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert
 from notify.feed.tables import FeedItemRow, FeedVersion
 from notify.feed.texts import render
 from notify.handlers.common import Branding
+from notify.processing.writes import ChangeHook
+from notify.timing import wall_clock
 
 ITEMS = cast(Table, FeedItemRow.__table__)
 VERSIONS = cast(Table, FeedVersion.__table__)
@@ -41,10 +43,6 @@ _CONTENT = (
     "expires_at",
 )
 
-FeedHook = Callable[
-    [AsyncConnection, Sequence[Subscription], datetime], Awaitable[list[datetime | None]]
-]
-
 
 def audience_of(state: Subscription) -> str | None:
     """``namespace:<id>`` for GitLab.com, ``instance:<id>`` for self-managed; None without one."""
@@ -59,7 +57,7 @@ def item_id(subscription_id: str, key: str) -> str:
     return f"fi_{digest[:24]}"
 
 
-def feed_hook(branding: Branding) -> FeedHook:
+def feed_hook(branding: Branding) -> ChangeHook:
     """The change hook to give the processor (``Processor(on_change=[feed_hook(branding)])``)."""
 
     async def hook(
@@ -125,7 +123,7 @@ async def sync_feed(
 
 
 def _content(
-    state: Subscription, item: FeedItemState, audience: str, branding: Branding
+    state: Subscription, item: FeedItem, audience: str, branding: Branding
 ) -> dict[str, Any]:
     text = render(state, item, branding)
     return {
@@ -225,7 +223,7 @@ async def bump_versions(conn: AsyncConnection, audiences: Iterable[str], now: da
     names = sorted(set(audiences))
     if not names:
         return
-    wall = _wall()
+    wall = wall_clock()
     await conn.execute(
         dialect_insert(conn.dialect.name)(VERSIONS)
         .values(
@@ -270,7 +268,3 @@ def etag(version: int, expiries: str, now: datetime) -> str:
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _wall() -> datetime:
-    return datetime.now(UTC)

@@ -1,8 +1,9 @@
 """What a feed item says: title, body and call to action, rendered from its kind and facts.
 
-The billing core hands over facts only; the words are written here, one function per kind in
-``RENDERERS``. Dates and money are written for the customer's locale, the brand comes from
-``NOTIFY_BRAND`` and every link points into the customers portal (``NOTIFY_PORTAL_URL``).
+The billing core hands over typed items of facts only; the words are written here, one
+function per item type in ``RENDERERS``. Dates and money are written for the customer's
+locale, the brand comes from ``NOTIFY_BRAND`` and every link points into the customers portal
+(``NOTIFY_PORTAL_URL``).
 """
 
 from __future__ import annotations
@@ -10,12 +11,20 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from babel import Locale
 from babel.dates import format_date
 
-from billingcore.catalog import Tier
-from billingcore.feed import FeedItemState, FeedKind
+from billingcore.feed import (
+    AutoRenewalFailed,
+    FeedItem,
+    QsrUpcoming,
+    RenewalUpcoming,
+    SeatOverage,
+    SeatsRemaining,
+    SubscriptionExpired,
+)
 from billingcore.money import Money
 from billingcore.state import Channel, Subscription
 from notify.handlers.common import Branding, portal_links
@@ -38,24 +47,14 @@ class ItemText:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Context:
     state: Subscription
-    item: FeedItemState
     brand: str
     links: dict[str, str]
     locale: Locale
 
-    def day(self, name: str) -> str:
-        value = self.item.facts[name]
-        assert isinstance(value, date)
+    def day(self, value: date) -> str:
         return format_date(value, "long", locale=self.locale)
 
-    def number(self, name: str) -> int:
-        value = self.item.facts[name]
-        assert isinstance(value, int) and not isinstance(value, bool)
-        return value
-
-    def money(self, name: str) -> str:
-        value = self.item.facts[name]
-        assert isinstance(value, Money)
+    def money(self, value: Money) -> str:
         return money_text(value, self.locale)
 
     @property
@@ -66,26 +65,25 @@ class _Context:
         return None
 
 
-def render(state: Subscription, item: FeedItemState, branding: Branding) -> ItemText:
+def render(state: Subscription, item: FeedItem, branding: Branding) -> ItemText:
     """The customer-facing text of ``item``."""
     context = _Context(
         state=state,
-        item=item,
         brand=branding.brand,
         links=portal_links(state, branding),
         locale=resolve_locale(state.customer.locale),
     )
-    return RENDERERS[item.kind](context)
+    return RENDERERS[type(item)](item, context)
 
 
 def _plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
-def _renewal_upcoming(c: _Context) -> ItemText:
-    days = _plural(c.number("days_left"), "day", "days")
-    on = c.day("term_end")
-    if c.item.facts["auto_renew"]:
+def _renewal_upcoming(item: RenewalUpcoming, c: _Context) -> ItemText:
+    days = _plural(item.days_left, "day", "days")
+    on = c.day(item.term_end)
+    if item.auto_renew:
         return ItemText(
             title=f"Your {c.brand} subscription renews in {days}",
             body=f"It renews automatically on {on}. Check your seats and payment method before "
@@ -106,20 +104,18 @@ def _renewal_upcoming(c: _Context) -> ItemText:
     )
 
 
-def _auto_renewal_failed(c: _Context) -> ItemText:
+def _auto_renewal_failed(item: AutoRenewalFailed, c: _Context) -> ItemText:
     return ItemText(
         title=f"We could not renew your {c.brand} subscription",
         body=f"The payment for your renewal failed. Update your payment method before "
-        f"{c.day('grace_ends')} to keep your subscription.",
+        f"{c.day(item.grace_ends)} to keep your subscription.",
         cta=Cta(label="Update payment method", url=c.links["payment_methods"]),
     )
 
 
-def _subscription_expired(c: _Context) -> ItemText:
-    tier = c.item.facts["tier"]
-    assert isinstance(tier, str)
-    product = f"{c.brand} {Tier(tier).product_name}"
-    lead = f"Your {product} subscription expired on {c.day('expired_on')}."
+def _subscription_expired(item: SubscriptionExpired, c: _Context) -> ItemText:
+    product = f"{c.brand} {item.tier.product_name}"
+    lead = f"Your {product} subscription expired on {c.day(item.expired_on)}."
     if c.partner is not None:
         return ItemText(
             title=f"Your {c.brand} subscription has expired",
@@ -133,15 +129,15 @@ def _subscription_expired(c: _Context) -> ItemText:
     )
 
 
-def _seat_overage(c: _Context) -> ItemText:
-    overage = _plural(c.number("overage"), "user", "users")
-    seats = _plural(c.number("seats_paid_for"), "seat", "seats")
+def _seat_overage(item: SeatOverage, c: _Context) -> ItemText:
+    overage = _plural(item.overage, "user", "users")
+    seats = _plural(item.seats_paid_for, "seat", "seats")
     billed_at = (
         "the next quarterly reconciliation"
-        if c.item.facts["billed_by"] == "qsr"
+        if item.billed_by_qsr
         else "renewal, in the annual true-up"
     )
-    users = _plural(c.number("billable_users"), "billable user", "billable users")
+    users = _plural(item.billable_users, "billable user", "billable users")
     return ItemText(
         title=f"You are {overage} over your {seats}",
         body=f"You have {users}; the overage will be billed at {billed_at}. Add seats now to "
@@ -150,15 +146,15 @@ def _seat_overage(c: _Context) -> ItemText:
     )
 
 
-def _seats_remaining(c: _Context) -> ItemText:
-    left = c.number("seats_left")
-    seats = c.number("seats_paid_for")
+def _seats_remaining(item: SeatsRemaining, c: _Context) -> ItemText:
+    left = item.seats_left
+    seats = item.seats_paid_for
     title = (
         f"You have used all {seats} of your seats"
         if left == 0
         else f"You have {_plural(left, 'seat', 'seats')} left"
     )
-    users = _plural(c.number("billable_users"), "billable user", "billable users")
+    users = _plural(item.billable_users, "billable user", "billable users")
     return ItemText(
         title=title,
         body=f"{users.capitalize()} on {_plural(seats, 'seat', 'seats')}. Users added beyond "
@@ -167,22 +163,36 @@ def _seats_remaining(c: _Context) -> ItemText:
     )
 
 
-def _qsr_upcoming(c: _Context) -> ItemText:
-    on = c.day("reconciliation_date")
-    overage = _plural(c.number("overage"), "user", "users")
+def _qsr_upcoming(item: QsrUpcoming, c: _Context) -> ItemText:
+    on = c.day(item.reconciliation_date)
+    overage = _plural(item.overage, "user", "users")
     return ItemText(
         title=f"Quarterly reconciliation on {on}",
         body=f"This quarter you are {overage} over your seats so far. At the reconciliation on "
-        f"{on} they will be billed for the rest of the term: {c.money('amount')} as it stands.",
+        f"{on} they will be billed for the rest of the term: {c.money(item.amount)} as it stands.",
         cta=Cta(label="Review seats", url=c.links["add_seats"]),
     )
 
 
-RENDERERS: dict[FeedKind, Callable[[_Context], ItemText]] = {
-    FeedKind.RENEWAL_UPCOMING: _renewal_upcoming,
-    FeedKind.AUTO_RENEWAL_FAILED: _auto_renewal_failed,
-    FeedKind.SUBSCRIPTION_EXPIRED: _subscription_expired,
-    FeedKind.SEAT_OVERAGE: _seat_overage,
-    FeedKind.SEATS_REMAINING: _seats_remaining,
-    FeedKind.QSR_UPCOMING: _qsr_upcoming,
-}
+ItemT = TypeVar("ItemT", bound=FeedItem)
+_Renderer = Callable[[Any, _Context], ItemText]
+
+
+def _entry(
+    item: type[ItemT], render: Callable[[ItemT, _Context], ItemText]
+) -> tuple[type[FeedItem], _Renderer]:
+    # The item type is inferred from both arguments: a renderer registered for another item
+    # class than the one it takes is a type error.
+    return item, render
+
+
+RENDERERS: dict[type[FeedItem], _Renderer] = dict(
+    [
+        _entry(RenewalUpcoming, _renewal_upcoming),
+        _entry(AutoRenewalFailed, _auto_renewal_failed),
+        _entry(SubscriptionExpired, _subscription_expired),
+        _entry(SeatOverage, _seat_overage),
+        _entry(SeatsRemaining, _seats_remaining),
+        _entry(QsrUpcoming, _qsr_upcoming),
+    ]
+)

@@ -10,13 +10,13 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.feed.tables import FeedToken
+from notify.timing import wall_clock
 
 PREFIX = "nft_"
 TOKEN_LENGTH = len(PREFIX) + 43
@@ -60,7 +60,7 @@ async def create_token(
     async with engine.begin() as conn:
         await conn.execute(
             TOKENS.insert().values(
-                token_hash=hash_token(token), audience=audience, created_at=datetime.now(UTC)
+                token_hash=hash_token(token), audience=audience, created_at=wall_clock()
             )
         )
     return token

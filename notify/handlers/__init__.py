@@ -1,19 +1,19 @@
-"""Email handlers: one module per email kind, each ``build(state, notice, brand) -> EmailSpec``.
+"""Email handlers: one module per notice type, each ``build(notice, fmt) -> context``.
 
-Pure: billingcore, Babel and the standard library only; nothing here performs I/O. The
-processor calls ``email_for`` for every ``NoticeDue`` and queues one message per recipient of
-the returned spec; the delivery worker renders ``spec.context`` with the kind's templates.
-
-Errors::
-
-    ValueError
-    └── NoticeMismatch   a notice lacks a fact its email states (a bug in the core or here)
-    KeyError             a notice kind without a handler (the table test prevents it)
+Pure: billingcore, Babel and the standard library only; nothing here performs I/O. The email
+path (``notify.mail``) calls ``email_for`` for every notice and queues one message per
+recipient of the returned spec; delivery renders ``spec.context`` with the kind's templates.
+``HANDLERS`` is keyed by notice type, and each entry is checked by the type checker: a handler
+takes exactly the notice class it is registered for.
 """
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue, NoticeKind
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from billingcore import notices
+from billingcore.notices import Notice
 from billingcore.state import Subscription
 from notify.handlers import (
     auto_renewal_blocked,
@@ -32,38 +32,54 @@ from notify.handlers import (
     subscription_expired,
     upgrade_confirmation,
 )
-from notify.handlers.common import Branding, EmailSpec, Handler, NoticeMismatch, recipients
+from notify.handlers.common import Branding, EmailSpec, Formatter, common_context, recipients
 
-HANDLERS: dict[NoticeKind, Handler] = {
-    NoticeKind.SUBSCRIPTION_CONFIRMATION: subscription_confirmation.build,
-    NoticeKind.SEATS_ADDED: seats_added.build,
-    NoticeKind.UPGRADE_CONFIRMATION: upgrade_confirmation.build,
-    NoticeKind.RENEWAL_CONFIRMATION: renewal_confirmation.build,
-    NoticeKind.RENEWAL_REMINDER: renewal_reminder.build,
-    NoticeKind.AUTO_RENEWAL_UPCOMING: auto_renewal_upcoming.build,
-    NoticeKind.AUTO_RENEWAL_BLOCKED: auto_renewal_blocked.build,
-    NoticeKind.AUTO_RENEWAL_FAILED: auto_renewal_failed.build,
-    NoticeKind.SUBSCRIPTION_EXPIRED: subscription_expired.build,
-    NoticeKind.QSR_NOTICE: qsr_notice.build,
-    NoticeKind.QSR_RECONCILED: qsr_reconciled.build,
-    NoticeKind.QSR_FAILED: qsr_failed.build,
-    NoticeKind.PAYMENT_METHOD_EXPIRING: payment_method_expiring.build,
-    NoticeKind.CANCELLATION_CONFIRMATION: cancellation_confirmation.build,
-    NoticeKind.MANAGING_USERS: managing_users.build,
-}
+N = TypeVar("N", bound=Notice)
+Handler = Callable[[Any, Formatter], dict[str, Any]]
 
 
-def email_for(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
-    """The email ``notice`` calls for, built by the handler of its kind."""
-    return HANDLERS[notice.kind](state, notice, brand)
+def _entry(
+    notice: type[N], build: Callable[[N, Formatter], dict[str, Any]]
+) -> tuple[type[Notice], Handler]:
+    # N is inferred from the two arguments alone, so a handler registered for another notice
+    # class than the one it takes is a type error here.
+    return notice, build
 
 
-__all__ = [
-    "HANDLERS",
-    "Branding",
-    "EmailSpec",
-    "Handler",
-    "NoticeMismatch",
-    "email_for",
-    "recipients",
-]
+HANDLERS: dict[type[Notice], Handler] = dict(
+    [
+        _entry(notices.SubscriptionConfirmation, subscription_confirmation.build),
+        _entry(notices.SeatsAdded, seats_added.build),
+        _entry(notices.UpgradeConfirmation, upgrade_confirmation.build),
+        _entry(notices.RenewalConfirmation, renewal_confirmation.build),
+        _entry(notices.RenewalReminder, renewal_reminder.build),
+        _entry(notices.AutoRenewalUpcoming, auto_renewal_upcoming.build),
+        _entry(notices.AutoRenewalBlocked, auto_renewal_blocked.build),
+        _entry(notices.AutoRenewalFailed, auto_renewal_failed.build),
+        _entry(notices.SubscriptionExpired, subscription_expired.build),
+        _entry(notices.QsrNotice, qsr_notice.build),
+        _entry(notices.QsrReconciled, qsr_reconciled.build),
+        _entry(notices.QsrFailed, qsr_failed.build),
+        _entry(notices.PaymentMethodExpiring, payment_method_expiring.build),
+        _entry(notices.CancellationConfirmation, cancellation_confirmation.build),
+        _entry(notices.ManagingUsers, managing_users.build),
+    ]
+)
+
+
+def email_for(
+    state: Subscription, notice: Notice, brand: Branding, numbers: Mapping[str, str]
+) -> EmailSpec:
+    """The email ``notice`` calls for: the common context, then its handler's.
+
+    ``state`` is the subscription as the notice's step left it; ``numbers`` maps the core's
+    invoice keys to the numbers the service gave them (an invoice notice's number must be in
+    it: LookupError otherwise).
+    """
+    fmt = Formatter.of(state)
+    context = common_context(notice, fmt, brand, numbers)
+    context.update(HANDLERS[type(notice)](notice, fmt))
+    return EmailSpec(kind=notice.kind.value, recipients=recipients(state), context=context)
+
+
+__all__ = ["HANDLERS", "Branding", "EmailSpec", "Formatter", "Handler", "email_for", "recipients"]

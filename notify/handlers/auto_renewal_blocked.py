@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from billingcore.notices import AutoRenewalBlocked
+from notify.handlers.common import Formatter, tier_name
 
 # Reason code (billingcore.state.REASONS) → why, in the customer's terms, what to do, and the
 # portal link that does it (a key of the context's ``links``, or None).
@@ -71,15 +70,11 @@ def explain(code: str) -> dict[str, Any]:
     return {"code": code, "why": why, "action": action, "link": link}
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: AutoRenewalBlocked, fmt: Formatter) -> dict[str, Any]:
     """Why the subscription will not renew by itself on its renewal date, and what to do."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        renewal_date=facts.day("renewal_date"),
-        reasons=[explain(code) for code in facts.texts("reasons")],
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-    )
+    return {
+        "renewal_date": fmt.day(notice.renewal_date),
+        "reasons": [explain(code) for code in notice.reasons],
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+    }

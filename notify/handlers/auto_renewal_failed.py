@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, card_on_file, spec
+from typing import Any
+
+from billingcore.notices import AutoRenewalFailed
+from notify.handlers.common import Formatter
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: AutoRenewalFailed, fmt: Formatter) -> dict[str, Any]:
     """The unpaid renewal and the end of the 14-day grace period (CONTRACT §3)."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        grace_ends=facts.day("grace_ends"),
-        amount=facts.money("amount"),
-        reason=facts.optional_text("reason"),
-        card=card_on_file(state, facts.optional_text("card_last4")),
-    )
+    return {
+        "grace_ends": fmt.day(notice.grace_ends),
+        "amount": fmt.money(notice.invoice_total),
+        "reason": notice.reason,
+        "card": fmt.card(notice.card_last4),
+    }

@@ -4,41 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from billingcore.money import round_line
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, card_on_file, spec
-from notify.handlers.formatting import format_money
+from billingcore.notices import AutoRenewalUpcoming
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: AutoRenewalUpcoming, fmt: Formatter) -> dict[str, Any]:
     """The renewal date, seats, amount and the card it will be charged to.
 
     The amount is seats × unit_price plus, where it applies, the true-up line of ``users over
     × unit_price`` (CONTRACT §3 Auto-renewal, Annual true-up); both lines are shown.
     """
-    facts = FactReader(state, notice)
-    amount = facts.money_value("amount")
-    users_over = facts.integer("true_up_users")
-    true_up: dict[str, Any] | None = None
-    seats_amount = amount
-    if users_over > 0:
-        # The notice carries the users over but not the line's amount: it is recomputed from
-        # the same rule, rounded once like the invoice line will be.
-        line = round_line(users_over * state.unit_price.amount, state.currency)
-        seats_amount = amount - line
-        true_up = {"users": users_over, "amount": format_money(line, facts.locale)}
-    return spec(
-        state,
-        notice,
-        brand,
-        renewal_date=facts.day("renewal_date"),
-        new_term=facts.term("new_term"),
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-        unit_price=format_money(state.unit_price, facts.locale),
-        seats_amount=format_money(seats_amount, facts.locale),
-        true_up=true_up,
-        amount=format_money(amount, facts.locale),
-        card=card_on_file(state, facts.optional_text("card_last4")),
-    )
+    true_up = None
+    if notice.true_up_amount is not None:
+        true_up = {"users": notice.true_up_users, "amount": fmt.money(notice.true_up_amount)}
+    return {
+        "renewal_date": fmt.day(notice.renewal_date),
+        "new_term": fmt.term(notice.new_term),
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+        "unit_price": fmt.money(notice.unit_price),
+        "seats_amount": fmt.money(notice.seats_amount),
+        "true_up": true_up,
+        "amount": fmt.money(notice.amount),
+        "card": fmt.card(notice.card_last4),
+    }

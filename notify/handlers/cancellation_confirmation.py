@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import CancellationConfirmation
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: CancellationConfirmation, fmt: Formatter) -> dict[str, Any]:
     """The subscription runs to its term end and does not renew."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        ends_on=facts.day("ends_on"),
-        tier=facts.tier(),
-        reason=facts.optional_text("reason"),
-    )
+    return {
+        "ends_on": fmt.day(notice.ends_on),
+        "tier": tier_name(notice.tier),
+        "reason": notice.reason,
+    }

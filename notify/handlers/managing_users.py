@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import date
+from typing import Any
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
-from notify.handlers.formatting import format_date, format_money
+from billingcore.notices import ManagingUsers
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: ManagingUsers, fmt: Formatter) -> dict[str, Any]:
     """How seats, billable users and quarterly reconciliation work, with this term's dates."""
-    facts = FactReader(state, notice)
-    dates = [date.fromisoformat(text) for text in facts.texts("reconciliation_dates")]
-    return spec(
-        state,
-        notice,
-        brand,
-        seats=facts.integer("seats"),
-        term=facts.term("term"),
-        tier=facts.tier(),
-        reconciliation_dates=[format_date(day, facts.locale) for day in dates],
-        unit_price=format_money(state.unit_price, facts.locale),
-    )
+    return {
+        "seats": notice.seats,
+        "term": fmt.term(notice.term),
+        "tier": tier_name(notice.tier),
+        "reconciliation_dates": [fmt.day(day) for day in notice.reconciliation_dates],
+        "unit_price": fmt.money(notice.unit_price),
+    }

@@ -2,28 +2,23 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import PaymentMethodExpiring
+from notify.handlers.common import Formatter
 from notify.handlers.formatting import format_month
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: PaymentMethodExpiring, fmt: Formatter) -> dict[str, Any]:
     """The card's last 4 digits and expiry, and the renewal it would not cover."""
-    facts = FactReader(state, notice)
-    month = facts.integer("card_exp_month")
-    year = facts.integer("card_exp_year")
-    valid_through = facts.day_value("card_valid_through")
-    return spec(
-        state,
-        notice,
-        brand,
-        renewal_date=facts.day("renewal_date"),
-        card={
-            "brand": facts.text("card_brand"),
-            "last4": facts.text("card_last4"),
-            "expiry": f"{month:02d}/{year}",
-            "expiry_month": format_month(valid_through, facts.locale),
-            "valid_through": facts.day("card_valid_through"),
+    card = notice.card
+    return {
+        "renewal_date": fmt.day(notice.renewal_date),
+        "card": {
+            "brand": card.brand,
+            "last4": card.last4,
+            "expiry": f"{card.exp_month:02d}/{card.exp_year}",
+            "expiry_month": format_month(card.valid_through, fmt.locale),
+            "valid_through": fmt.day(card.valid_through),
         },
-    )
+    }

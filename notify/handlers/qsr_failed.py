@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, card_on_file, spec
+from typing import Any
+
+from billingcore.notices import QsrFailed
+from notify.handlers.common import Formatter
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: QsrFailed, fmt: Formatter) -> dict[str, Any]:
     """The unpaid amount, why it failed, and how to update the payment method."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        amount=facts.money("amount"),
-        reason=facts.optional_text("reason"),
-        card=card_on_file(state, facts.optional_text("card_last4")),
-    )
+    return {
+        "amount": fmt.money(notice.invoice_total),
+        "reason": notice.reason,
+        "card": fmt.card(notice.card_last4),
+    }

@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import QsrReconciled
+from notify.handlers.common import Formatter
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: QsrReconciled, fmt: Formatter) -> dict[str, Any]:
     """Seats now paid for and the invoice total."""
-    facts = FactReader(state, notice)
-    k = facts.integer("quarter")
-    return spec(
-        state,
-        notice,
-        brand,
-        quarter=k,
-        remaining_quarters=4 - k,
-        reconciliation_date=facts.day("reconciliation_date"),
-        overage=facts.integer("overage"),
-        seats=facts.integer("seats"),
-        invoice_total=facts.money("invoice_total"),
-    )
+    return {
+        "quarter": notice.quarter,
+        "remaining_quarters": notice.quarters_left,
+        "reconciliation_date": fmt.day(notice.reconciliation_date),
+        "overage": notice.overage,
+        "seats": notice.seats,
+        "invoice_total": fmt.money(notice.invoice_total),
+    }

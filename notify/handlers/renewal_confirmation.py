@@ -5,36 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
-from notify.handlers.formatting import format_money
+from billingcore.notices import RenewalConfirmation
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: RenewalConfirmation, fmt: Formatter) -> dict[str, Any]:
     """The new term, and the invoice split into the seats line and the true-up line if any."""
-    facts = FactReader(state, notice)
-    total = facts.money_value("invoice_total")
-    true_up: dict[str, Any] | None = None
-    seats_amount = total
-    if facts.has("true_up_amount"):
-        true_up_amount = facts.money_value("true_up_amount")
-        # The total is the sum of rounded lines, so the seats line is exactly the difference.
-        seats_amount = total - true_up_amount
-        true_up = {
-            "users": facts.integer("true_up_users"),
-            "amount": format_money(true_up_amount, facts.locale),
-        }
-    return spec(
-        state,
-        notice,
-        brand,
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-        term=facts.term("term"),
-        unit_price=facts.money("unit_price"),
-        seats_amount=format_money(seats_amount, facts.locale),
-        true_up=true_up,
-        invoice_total=format_money(total, facts.locale),
-        automatic=facts.flag("automatic"),
-    )
+    true_up = None
+    if notice.true_up_amount is not None:
+        true_up = {"users": notice.true_up_users, "amount": fmt.money(notice.true_up_amount)}
+    return {
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+        "term": fmt.term(notice.term),
+        "unit_price": fmt.money(notice.unit_price),
+        "seats_amount": fmt.money(notice.seats_amount),
+        "true_up": true_up,
+        "invoice_total": fmt.money(notice.invoice_total),
+        "automatic": notice.automatic,
+    }

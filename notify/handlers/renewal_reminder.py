@@ -3,21 +3,18 @@ auto-renew."""
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import RenewalReminder
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: RenewalReminder, fmt: Formatter) -> dict[str, Any]:
     """The expiry date and how to renew (the partner variant: contact the partner)."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        expires_on=facts.day("expires_on"),
-        days_before=facts.integer("days_before"),
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-        term=facts.term("term"),
-    )
+    return {
+        "expires_on": fmt.day(notice.expires_on),
+        "days_before": notice.days_before,
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+        "term": fmt.term(notice.term),
+    }

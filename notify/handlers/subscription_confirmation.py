@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import SubscriptionConfirmation
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: SubscriptionConfirmation, fmt: Formatter) -> dict[str, Any]:
     """The purchase confirmed: what was bought, for how long, and the invoice total."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-        term=facts.term("term"),
-        unit_price=facts.money("unit_price"),
-        invoice_total=facts.money("invoice_total"),
-    )
+    return {
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+        "term": fmt.term(notice.term),
+        "unit_price": fmt.money(notice.unit_price),
+        "invoice_total": fmt.money(notice.invoice_total),
+    }

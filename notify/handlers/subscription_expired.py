@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, spec
+from typing import Any
+
+from billingcore.notices import SubscriptionExpired
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: SubscriptionExpired, fmt: Formatter) -> dict[str, Any]:
     """What the expiry took away and how to renew."""
-    facts = FactReader(state, notice)
-    return spec(
-        state,
-        notice,
-        brand,
-        expired_on=facts.day("expired_on"),
-        tier=facts.tier(),
-        seats=facts.integer("seats"),
-        term=facts.term("term"),
-    )
+    return {
+        "expired_on": fmt.day(notice.expired_on),
+        "tier": tier_name(notice.tier),
+        "seats": notice.seats,
+        "term": fmt.term(notice.term),
+    }

@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from billingcore.outcomes import NoticeDue
-from billingcore.state import Subscription
-from notify.handlers.common import Branding, EmailSpec, FactReader, remaining_days, spec, tier_name
+from typing import Any
+
+from billingcore.notices import UpgradeConfirmation
+from notify.handlers.common import Formatter, tier_name
 
 
-def build(state: Subscription, notice: NoticeDue, brand: Branding) -> EmailSpec:
+def build(notice: UpgradeConfirmation, fmt: Formatter) -> dict[str, Any]:
     """The upgrade: a credit for the old tier and a charge for the new, over the days left."""
-    facts = FactReader(state, notice)
-    effective = facts.day_value("effective_date")
-    return spec(
-        state,
-        notice,
-        brand,
-        tier=facts.tier(),
-        previous_tier=tier_name(facts.text("previous_tier")),
-        seats=facts.integer("seats"),
-        effective_date=facts.day("effective_date"),
-        remaining_days=remaining_days(state, effective),
-        unit_price=facts.money("unit_price"),
-        credit=facts.money("credit"),
-        charge=facts.money("charge"),
-        amount=facts.money("amount"),
-        invoice_total=facts.money("invoice_total"),
-    )
+    return {
+        "tier": tier_name(notice.tier),
+        "previous_tier": tier_name(notice.previous_tier),
+        "seats": notice.seats,
+        "effective_date": fmt.day(notice.effective_date),
+        "remaining_days": notice.remaining_days,
+        "unit_price": fmt.money(notice.unit_price),
+        "credit": fmt.money(notice.credit),
+        "charge": fmt.money(notice.charge),
+        "amount": fmt.money(notice.invoice_total),
+        "invoice_total": fmt.money(notice.invoice_total),
+    }

@@ -1,5 +1,9 @@
 """Admin API for internal teams (CONTRACT §6): a subscription's whole story, and the test clock.
 
+The story is what was stored when it happened: each event with its data as received, each
+invoice with its cause and every line's explanation, each notification with its cause and
+subject (rendered from its stored context by the same templates that send it).
+
 Every route here answers 401 unless the request carries the admin bearer token.
 """
 
@@ -24,7 +28,7 @@ from billingcore import (
 from notify import codec
 from notify.clock import ClockWentBack, DatabaseClock
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
-from notify.keys import BACKGROUND, CLOCK, ENGINE
+from notify.keys import CLOCK, ENGINE, SERVICES
 from notify.web.auth import admin_refusal
 from webhooks.problems import problem
 
@@ -48,6 +52,16 @@ def admin_only(handler: Handler) -> Handler:
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
+
+
+def _json_or_none(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _data_as_received(body: str) -> Any:
+    """The ``data`` of a stored body, as the sender sent it (the body itself when it has none)."""
+    decoded = json.loads(body)
+    return decoded.get("data") if isinstance(decoded, dict) else decoded
 
 
 def state_view(state: Subscription, next_due_at: datetime | None) -> dict[str, Any]:
@@ -95,6 +109,7 @@ async def subscription(request: web.Request) -> web.Response:
                 "status": e.status,
                 "reason": e.error,
                 "processed_at": _iso(e.processed_at),
+                "data": _data_as_received(e.body),
             }
             for e in events
         ]
@@ -113,6 +128,7 @@ async def subscription(request: web.Request) -> web.Response:
                 "currency": i.currency,
                 "total": i.total,
                 "lines": json.loads(i.lines),
+                "cause": _json_or_none(i.cause),
                 "paid_at": _iso(i.paid_at),
                 "payment_failed_at": _iso(i.payment_failed_at),
             }
@@ -123,10 +139,13 @@ async def subscription(request: web.Request) -> web.Response:
             .where(_OUTBOX.c.subscription_id == subscription_id)
             .order_by(_OUTBOX.c.id)
         )
+        renderer = request.app[SERVICES].renderer
         notification_list = [
             {
                 "id": n.id,
                 "kind": n.kind,
+                "subject": renderer.subject(n.kind, json.loads(n.context)),
+                "cause": _json_or_none(n.cause),
                 "recipient": n.recipient,
                 "status": n.status,
                 "attempts": n.attempts,
@@ -176,7 +195,7 @@ async def set_clock(request: web.Request) -> web.Response:
         return problem(409, "clock-went-back", str(exc))
     try:
         async with asyncio.timeout(_BARRIER_SECONDS):
-            await request.app[BACKGROUND].processor.settle()
+            await request.app[SERVICES].processor.settle()
     except TimeoutError:
         return problem(
             503, "clock-barrier-timeout", "the clock moved but the work due has not finished yet"

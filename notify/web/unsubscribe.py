@@ -7,7 +7,6 @@ whose button posts: a GET never unsubscribes, because mail scanners follow every
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from html import escape
 
 from aiohttp import web
@@ -16,6 +15,7 @@ from notify.db.engine import dialect_insert, write_gate
 from notify.delivery.outbox import UNSUBSCRIBES, normalize_address
 from notify.delivery.tokens import OptOut, unsubscribe_key, verify_token
 from notify.keys import ENGINE
+from notify.timing import wall_clock
 from webhooks.problems import problem
 
 
@@ -83,7 +83,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
             .values(
                 subscription_id=opt_out.subscription_id,
                 address=normalize_address(opt_out.address),
-                created_at=datetime.now(UTC),
+                created_at=wall_clock(),
             )
             .on_conflict_do_nothing(index_elements=["subscription_id", "address"])
         )

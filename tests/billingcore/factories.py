@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from billingcore.catalog import Tier
-from billingcore.commands import CreateSubscription, ReportUsage
+from billingcore.commands import Command, CreateSubscription, ReportUsage
 from billingcore.dates import Term
+from billingcore.invoices import Invoice
 from billingcore.money import Money
-from billingcore.occasions import Occasion, occasions
-from billingcore.outcomes import Applied, NoticeDue, Outcome, Rejected
+from billingcore.notices import Notice
+from billingcore.occasion import Occasion
+from billingcore.outcomes import Applied, InvoiceIssued, Outcome, Rejected
 from billingcore.state import Customer, Deployment, Subscription
-from billingcore.transitions import Command, apply
+from billingcore.timeline import apply, occasions
 
 SUB = "S-1"
+CUSTOMER = "C-1"
+
+T = TypeVar("T")
 
 
 def at(text: str) -> datetime:
@@ -46,7 +52,7 @@ def create(**overrides: Any) -> CreateSubscription:
         "subscription_id": SUB,
         "key": "evt-create",
         "at": at("2026-01-01"),
-        "customer": Customer(id="C-1", name="Acme", email="billing@acme.test"),
+        "customer": Customer(id=CUSTOMER, name="Acme", email="billing@acme.test"),
         "deployment": Deployment.SAAS,
         "namespace_id": "ns-1",
         "tier": Tier.PREMIUM,
@@ -91,9 +97,21 @@ def rejected(state: Subscription | None, command: Command) -> Rejected:
     return result
 
 
-def notices(outcomes: tuple[Outcome, ...]) -> list[NoticeDue]:
+def notices(outcomes: Iterable[Outcome]) -> list[Notice]:
     """The notices among outcomes."""
-    return [o for o in outcomes if isinstance(o, NoticeDue)]
+    return [o for o in outcomes if isinstance(o, Notice)]
+
+
+def invoices(outcomes: Iterable[Outcome]) -> list[Invoice]:
+    """The invoices issued among outcomes."""
+    return [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
+
+
+def only(outcomes: Iterable[Outcome], kind: type[T]) -> T:
+    """The one notice among outcomes, insisting that there is exactly one and of ``kind``."""
+    (notice,) = notices(outcomes)
+    assert isinstance(notice, kind), notice
+    return notice
 
 
 def run_until(

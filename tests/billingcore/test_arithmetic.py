@@ -10,8 +10,10 @@ import pytest
 
 from billingcore.catalog import Tier
 from billingcore.dates import Term
+from billingcore.expiry import grace_end
 from billingcore.money import Money
-from billingcore.proration import prorate, purchase_line, seats_added_line, upgrade_lines
+from billingcore.proration import prorate, seats_added_line, upgrade_lines
+from billingcore.purchase import purchase_line
 from billingcore.qsr import (
     invoice_date,
     notice_date,
@@ -24,7 +26,6 @@ from billingcore.qsr import (
 )
 from billingcore.renewal import (
     auto_renewal_seats,
-    grace_end,
     plan_auto_renewal,
     plan_renewal,
 )

@@ -6,20 +6,34 @@ from dataclasses import replace
 
 import pytest
 
+from billingcore.catalog import Tier
 from billingcore.feed import (
-    FeedItemState,
+    FEED_TYPES,
+    AutoRenewalFailed,
+    FeedItem,
     FeedKind,
+    QsrUpcoming,
+    RenewalUpcoming,
+    SeatOverage,
+    SeatsRemaining,
     Severity,
+    SubscriptionExpired,
     feed_items,
     seats_nearly_used_up,
 )
-from billingcore.state import ScheduledRenewal, Status, Subscription
+from billingcore.state import Channel, ScheduledRenewal, Status, Subscription
 
 from .factories import at, d, subscription, term, usage, usd
 
 
-def kinds(state: Subscription, when: str) -> dict[FeedKind, FeedItemState]:
+def kinds(state: Subscription, when: str) -> dict[FeedKind, FeedItem]:
     return {item.kind: item for item in feed_items(state, at(when))}
+
+
+def test_every_feed_kind_has_its_type() -> None:
+    """One item class per kind of CONTRACT §5, each naming its own kind."""
+    assert set(FEED_TYPES) == set(FeedKind)
+    assert all(cls.kind is kind for kind, cls in FEED_TYPES.items())
 
 
 @pytest.mark.parametrize(
@@ -39,12 +53,14 @@ def test_renewal_upcoming(when: str, severity: Severity | None) -> None:
     if severity is None:
         assert item is None
         return
-    assert item is not None
+    assert isinstance(item, RenewalUpcoming)
     assert item.severity is severity
     assert item.key == f"S-1:renewal_upcoming:2027-01-01:{severity.value}"
     assert item.expires_at == at("2027-01-01")
     assert item.dismissible
-    assert item.facts["term_end"] == d("2027-01-01")
+    assert item.term_end == d("2027-01-01")
+    assert item.days_left == (d("2027-01-01") - at(when).date()).days
+    assert (item.auto_renew, item.channel) == (True, Channel.DIRECT)
 
 
 def test_renewal_upcoming_is_withdrawn_by_a_renewal() -> None:
@@ -61,6 +77,8 @@ def test_auto_renewal_failed_in_grace() -> None:
     """In grace: a danger item that cannot be dismissed, expiring at the grace end."""
     state = subscription(term=term("2027-01-01"), status=Status.GRACE, grace_ends=d("2027-01-16"))
     item = kinds(state, "2027-01-05")[FeedKind.AUTO_RENEWAL_FAILED]
+    assert isinstance(item, AutoRenewalFailed)
+    assert (item.grace_ends, item.term) == (d("2027-01-16"), term("2027-01-01"))
     assert item.severity is Severity.DANGER
     assert not item.dismissible
     assert item.expires_at == at("2027-01-16")
@@ -73,23 +91,31 @@ def test_subscription_expired() -> None:
     state = replace(state, status=Status.EXPIRED, expired_on=d("2027-01-01"))
     items = kinds(state, "2027-01-05")
     assert list(items) == [FeedKind.SUBSCRIPTION_EXPIRED]
-    assert items[FeedKind.SUBSCRIPTION_EXPIRED].severity is Severity.DANGER
-    assert items[FeedKind.SUBSCRIPTION_EXPIRED].facts["expired_on"] == d("2027-01-01")
+    expired = items[FeedKind.SUBSCRIPTION_EXPIRED]
+    assert isinstance(expired, SubscriptionExpired)
+    assert expired.severity is Severity.DANGER
+    assert (expired.expired_on, expired.tier) == (d("2027-01-01"), Tier.PREMIUM)
 
 
 def test_seat_overage_says_who_bills_it() -> None:
     """Latest 12 over 10 seats: warning; QSR bills it, or the true-up without QSR."""
     item = kinds(usage(subscription(), "2026-02-01", 12), "2026-02-02")[FeedKind.SEAT_OVERAGE]
+    assert isinstance(item, SeatOverage)
     assert item.severity is Severity.WARNING
-    assert (item.facts["overage"], item.facts["billed_by"]) == (2, "qsr")
+    assert (item.overage, item.billed_by_qsr) == (2, True)
+    assert (item.billable_users, item.seats_paid_for) == (12, 10)
     no_qsr = usage(subscription(qsr_enabled=False), "2026-02-01", 12)
-    assert kinds(no_qsr, "2026-02-02")[FeedKind.SEAT_OVERAGE].facts["billed_by"] == "true_up"
+    billed = kinds(no_qsr, "2026-02-02")[FeedKind.SEAT_OVERAGE]
+    assert isinstance(billed, SeatOverage) and billed.billed_by_qsr is False  # the true-up
 
 
-def test_usage_items_use_reports_observed_before_the_moment() -> None:
-    """A report observed later does not count yet; none at all: no usage items."""
-    state = usage(subscription(), "2026-02-01", 12)
+def test_usage_items_use_reports_observed_by_the_moment() -> None:
+    """A report counts from the moment it was observed; later ones do not count yet; none at
+    all: no usage items."""
+    state = usage(subscription(), "2026-02-01T10:00", 12)
     assert FeedKind.SEAT_OVERAGE not in kinds(state, "2026-01-15")
+    assert FeedKind.SEAT_OVERAGE not in kinds(state, "2026-02-01T09:59")
+    assert FeedKind.SEAT_OVERAGE in kinds(state, "2026-02-01T10:00")
     assert kinds(subscription(), "2026-02-02") == {}
 
 
@@ -125,8 +151,10 @@ def test_seats_remaining_thresholds(seats: int, billable: int, active: bool) -> 
     item = kinds(state, "2026-02-02").get(FeedKind.SEATS_REMAINING)
     assert (item is not None) is active
     if item is not None:
+        assert isinstance(item, SeatsRemaining)
         assert item.severity is Severity.INFO
-        assert item.facts["seats_left"] == seats - billable
+        assert item.seats_left == seats - billable
+        assert (item.billable_users, item.seats_paid_for) == (billable, seats)
 
 
 @pytest.mark.parametrize(
@@ -144,9 +172,11 @@ def test_qsr_upcoming(when: str, shown: bool) -> None:
     item = kinds(state, when).get(FeedKind.QSR_UPCOMING)
     assert (item is not None) is shown
     if item is not None:
+        assert isinstance(item, QsrUpcoming)
         assert item.key == "S-1:qsr_upcoming:2026-04-01"
         # 4 × 348.00 × 3 / 4 = 1044.00
-        assert (item.facts["overage"], item.facts["amount"]) == (4, usd("1044.00"))
+        assert (item.overage, item.amount) == (4, usd("1044.00"))
+        assert (item.quarter, item.reconciliation_date) == (1, d("2026-04-01"))
         assert item.expires_at == at("2026-04-01")
 
 

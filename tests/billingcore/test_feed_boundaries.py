@@ -33,14 +33,17 @@ def test_before_the_renewal_window_the_next_change_is_its_opening() -> None:
     ],
 )
 def test_inside_the_renewal_window_every_midnight_is_a_boundary(after: str, expected: str) -> None:
+    """Inside the 30 days before the term end, the next boundary is the next midnight."""
     assert next_feed_change(subscription(), at(after)) == at(expected)
 
 
 def test_after_the_term_end_nothing_is_left_of_the_renewal_window() -> None:
+    """From the term end on, the renewal window has no boundary left."""
     assert next_feed_change(subscription(), at("2027-01-01")) is None
 
 
 def test_a_scheduled_renewal_or_grace_has_no_renewal_boundaries() -> None:
+    """A scheduled renewal or a grace period shows no renewal_upcoming, so it has no boundaries."""
     renewal = ScheduledRenewal(
         term=term("2027-01-01"), seats=10, tier=subscription().tier, unit_price=usd("348.00")
     )
@@ -49,15 +52,21 @@ def test_a_scheduled_renewal_or_grace_has_no_renewal_boundaries() -> None:
     assert next_feed_change(grace, at("2027-01-02")) is None
 
 
-def test_a_report_observed_later_counts_from_the_instant_after_it() -> None:
-    """Usage items use reports observed strictly before the moment."""
+def test_a_report_observed_later_counts_from_its_own_instant() -> None:
+    """Usage items use reports observed at or before the moment: a later report's boundary is
+    its ``observed_at``; once reached, the next boundary is further on."""
     state = usage(subscription(qsr_enabled=False), "2026-02-01T10:00", 9)
-    assert next_feed_change(state, at("2026-01-20")) == at("2026-02-01T10:00") + TICK
-    assert next_feed_change(state, at("2026-02-01T10:00")) == at("2026-02-01T10:00") + TICK
-    assert next_feed_change(state, at("2026-02-01T10:00") + TICK) == at("2026-12-02")
+    observed = at("2026-02-01T10:00")
+    assert next_feed_change(state, at("2026-01-20")) == observed
+    assert next_feed_change(state, observed - TICK) == observed
+    assert next_feed_change(state, observed) == at("2026-12-02")
+    # The feed does change exactly there: seats_remaining (1 left of 10) appears at observed_at.
+    assert feed_items(state, observed - TICK) == ()
+    assert [item.kind.value for item in feed_items(state, observed)] == ["seats_remaining"]
 
 
 def test_an_expired_subscription_has_no_usage_boundaries() -> None:
+    """An expired subscription shows no usage items, so its reports make no boundaries."""
     state = usage(subscription(), "2027-02-01", 12)
     expired = replace(state, status=Status.EXPIRED, expired_on=d("2027-01-01"))
     assert next_feed_change(expired, at("2027-01-10")) is None
@@ -74,11 +83,13 @@ def test_qsr_upcoming_window_opens_and_closes_only_with_an_overage() -> None:
 
 
 def test_no_qsr_boundaries_when_not_eligible() -> None:
+    """Without QSR an overage opens no qsr_upcoming window: the next boundary is the renewal's."""
     state = usage(subscription(qsr_enabled=False), "2026-02-01", 12)
     assert next_feed_change(state, at("2026-03-01")) == at("2026-12-02")
 
 
 def test_naive_time_is_refused() -> None:
+    """A naive ``after`` is refused."""
     with pytest.raises(ValueError, match="after"):
         next_feed_change(subscription(), datetime(2026, 3, 1))
 

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from billingcore.explanations import Explanation, Rule
 from billingcore.invoices import (
     InvalidInvoice,
     Invoice,
@@ -13,8 +14,11 @@ from billingcore.invoices import (
     InvoicePurpose,
     build_invoice,
     invoice_key,
+    issue,
 )
 from billingcore.money import Money
+
+EXPLANATION = Explanation(rule=Rule.PURCHASE, formula="1 seat × $1.00", inputs={"seats": 1})
 
 
 def line(amount: str, currency: str = "USD") -> InvoiceLine:
@@ -24,6 +28,7 @@ def line(amount: str, currency: str = "USD") -> InvoiceLine:
         unit_price=Money.of("1", currency),
         service_period=None,
         amount=Money.of(amount, currency),
+        explanation=EXPLANATION,
     )
 
 
@@ -45,6 +50,21 @@ def test_invoice_key() -> None:
     assert invoice_key("S-1", InvoicePurpose.RENEWAL, "2027-01-01") == "S-1:renewal:2027-01-01"
 
 
+def test_issue_keys_and_totals_the_invoice() -> None:
+    """issue() names the invoice by its key and totals its lines: 953.42 + (−100.00)."""
+    lines = (line("953.42"), line("-100.00"))
+    invoice = issue("S-1", InvoicePurpose.SEATS_ADDED, "evt-1", lines, date(2026, 6, 15))
+    assert invoice == build_invoice(
+        key="S-1:seats_added:evt-1",
+        subscription_id="S-1",
+        purpose=InvoicePurpose.SEATS_ADDED,
+        lines=lines,
+        issued_on=date(2026, 6, 15),
+    )
+    assert invoice.total == Money.of("853.42", "USD")
+    assert invoice.lines[0].explanation is EXPLANATION
+
+
 def test_an_unrounded_line_is_refused() -> None:
     """A line amount finer than the minor unit cannot exist."""
     with pytest.raises(InvalidInvoice):
@@ -60,6 +80,7 @@ def test_a_line_mixing_currencies_is_refused() -> None:
             unit_price=Money.of("1", "USD"),
             service_period=None,
             amount=Money.of("1", "EUR"),
+            explanation=EXPLANATION,
         )
 
 

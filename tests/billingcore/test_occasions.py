@@ -7,11 +7,26 @@ from datetime import timedelta
 
 import pytest
 
-from billingcore.commands import AddSeats, Renew
-from billingcore.dates import Term
+from billingcore.catalog import Tier
+from billingcore.causes import Cause
+from billingcore.commands import AddSeats, RecordPaymentFailed, Renew
+from billingcore.dates import Term, midnight
 from billingcore.invoices import InvoicePurpose
-from billingcore.occasions import Occasion, OccasionKind, next_due, occasions
-from billingcore.outcomes import InvoiceIssued, NoticeKind
+from billingcore.notices import (
+    AutoRenewalBlocked,
+    AutoRenewalUpcoming,
+    ManagingUsers,
+    NoticeKind,
+    PaymentMethodExpiring,
+    QsrFailed,
+    QsrNotice,
+    QsrReconciled,
+    RenewalConfirmation,
+    RenewalReminder,
+    SubscriptionExpired,
+)
+from billingcore.occasion import Occasion, OccasionKind, make_occasion, occasion_key
+from billingcore.outcomes import Applied
 from billingcore.state import (
     Card,
     Channel,
@@ -21,8 +36,21 @@ from billingcore.state import (
     Status,
     Subscription,
 )
+from billingcore.timeline import apply, next_due, occasions
 
-from .factories import SUB, applied, at, d, notices, run_until, subscription, usage, usd
+from .factories import (
+    SUB,
+    applied,
+    at,
+    d,
+    invoices,
+    notices,
+    only,
+    run_until,
+    subscription,
+    usage,
+    usd,
+)
 
 YEAR = (at("2026-01-01"), at("2027-01-01T00:01"))
 EXPIRING = Card(brand="visa", last4="4242", exp_month=11, exp_year=2026)
@@ -73,10 +101,18 @@ def test_partner_subscription_with_auto_renew_on() -> None:
         "2026-12-17 auto_renewal_notice",
         "2027-01-01 term_end",
     ]
-    state, outcomes, _ = run_until(state, at("2026-10-03"), at("2026-10-04"))
-    (reminder,) = notices(tuple(outcomes))
-    assert reminder.facts["partner_email"] == "r@p.test"
-    assert reminder.facts["days_before"] == 90
+    after, outcomes, _ = run_until(state, at("2026-10-03"), at("2026-10-04"))
+    reminder = only(outcomes, RenewalReminder)
+    assert reminder.days_before == 90
+    assert (reminder.expires_on, reminder.seats, reminder.tier) == (
+        d("2027-01-01"),
+        10,
+        Tier.PREMIUM,
+    )
+    assert reminder.cause == Cause.fell_due(OccasionKind.RENEWAL_REMINDER, d("2026-10-03"))
+    # The reminder names no partner: its handler reads the partner from the state it leaves.
+    assert after.channel is Channel.PARTNER
+    assert after.partner is not None and after.partner.email == "r@p.test"
 
 
 def test_expiring_card_gets_payment_method_expiring_not_reminders() -> None:
@@ -88,13 +124,24 @@ def test_expiring_card_gets_payment_method_expiring_not_reminders() -> None:
         "2027-01-01 term_end",
     ]
     state, outcomes, _ = run_until(state, at("2026-12-01"), at("2026-12-18"))
-    expiring, blocked = notices(tuple(outcomes))
+    expiring, blocked = notices(outcomes)
+    assert isinstance(expiring, PaymentMethodExpiring)
     assert expiring.kind is NoticeKind.PAYMENT_METHOD_EXPIRING
     assert expiring.key == "S-1:payment_method_expiring:2026-12-02"
-    assert expiring.facts["card_last4"] == "4242"
-    assert expiring.facts["card_valid_through"] == d("2026-11-30")
+    assert expiring.card == EXPIRING
+    assert expiring.card.last4 == "4242"
+    assert expiring.card.valid_through == d("2026-11-30")
+    assert expiring.renewal_date == d("2027-01-01")
+    assert expiring.cause == Cause.fell_due(OccasionKind.PAYMENT_METHOD_EXPIRING, d("2026-12-02"))
+    assert isinstance(blocked, AutoRenewalBlocked)
     assert blocked.kind is NoticeKind.AUTO_RENEWAL_BLOCKED
-    assert blocked.facts["reasons"] == ("card_expires_before_renewal",)
+    assert blocked.reasons == ("card_expires_before_renewal",)
+    assert (blocked.renewal_date, blocked.seats, blocked.tier) == (
+        d("2027-01-01"),
+        10,
+        Tier.PREMIUM,
+    )
+    assert blocked.cause == Cause.fell_due(OccasionKind.AUTO_RENEWAL_NOTICE, d("2026-12-17"))
 
 
 def test_expiring_card_without_auto_renew_is_not_warned() -> None:
@@ -111,13 +158,20 @@ def test_auto_renewal_upcoming_states_seats_amount_and_card() -> None:
     card = Card(brand="visa", last4="1111", exp_month=1, exp_year=2027)
     state = usage(subscription(card=card, qsr_enabled=False), "2026-12-01", 12)
     _, outcomes, _ = run_until(state, at("2026-12-17"), at("2026-12-18"))
-    (upcoming,) = notices(tuple(outcomes))
+    upcoming = only(outcomes, AutoRenewalUpcoming)
     assert upcoming.kind is NoticeKind.AUTO_RENEWAL_UPCOMING
-    assert upcoming.facts["seats"] == 12
+    assert upcoming.seats == 12
     # 12 × 348.00 = 4176.00, plus the true-up 2 × 348.00 = 696.00 (no QSR): 4872.00
-    assert upcoming.facts["amount"] == usd("4872.00")
-    assert upcoming.facts["card_last4"] == "1111"
-    assert upcoming.facts["renewal_date"] == d("2027-01-01")
+    assert upcoming.amount == usd("4872.00")
+    assert (upcoming.seats_amount, upcoming.true_up_users, upcoming.true_up_amount) == (
+        usd("4176.00"),
+        2,
+        usd("696.00"),
+    )
+    assert upcoming.card_last4 == "1111"
+    assert upcoming.renewal_date == d("2027-01-01")
+    assert upcoming.new_term == Term(start=d("2027-01-01"), end=d("2028-01-01"))
+    assert upcoming.cause == Cause.fell_due(OccasionKind.AUTO_RENEWAL_NOTICE, d("2026-12-17"))
 
 
 def test_auto_renewal_at_term_end() -> None:
@@ -125,13 +179,15 @@ def test_auto_renewal_at_term_end() -> None:
     state, outcomes, _ = run_until(subscription(), at("2027-01-01"), at("2027-01-01T00:01"))
     assert state.term == Term(start=d("2027-01-01"), end=d("2028-01-01"))
     assert state.status is Status.ACTIVE
-    (invoice,) = [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
+    (invoice,) = invoices(outcomes)
     assert invoice.key == "S-1:renewal:2027-01-01"
     assert invoice.total == usd("3480.00")
     assert invoice.issued_on == d("2027-01-01")
-    (confirmation,) = notices(tuple(outcomes))
+    confirmation = only(outcomes, RenewalConfirmation)
     assert confirmation.key == "S-1:renewal_confirmation:2027-01-01"
-    assert confirmation.facts["automatic"] is True
+    assert confirmation.automatic is True
+    assert confirmation.seats_amount == usd("3480.00")
+    assert {o.cause for o in outcomes} == {Cause.fell_due(OccasionKind.TERM_END, d("2027-01-01"))}
     assert state.applied_keys == frozenset({"S-1:term_end:2027-01-01"})
     # The renewed term's onboarding follows one day later.
     assert listed(state, "2027-01-01", "2027-01-03") == ["2027-01-02 managing_users"]
@@ -142,9 +198,16 @@ def test_term_end_without_renewal_expires() -> None:
     state, outcomes, _ = run_until(subscription(auto_renew=False), *YEAR)
     assert state.status is Status.EXPIRED
     assert state.expired_on == d("2027-01-01")
-    expired = notices(tuple(outcomes))[-1]
+    expired = notices(outcomes)[-1]
+    assert isinstance(expired, SubscriptionExpired)
     assert expired.kind is NoticeKind.SUBSCRIPTION_EXPIRED
     assert expired.key == "S-1:subscription_expired:2027-01-01"
+    assert (expired.expired_on, expired.seats, expired.term) == (
+        d("2027-01-01"),
+        10,
+        Term(start=d("2026-01-01"), end=d("2027-01-01")),
+    )
+    assert expired.cause == Cause.fell_due(OccasionKind.TERM_END, d("2027-01-01"))
     assert occasions(state, at("2027-01-01"), at("2030-01-01")) == []
     assert next_due(state, at("2027-01-01")) is None
 
@@ -198,8 +261,10 @@ def test_grace_end_expires_an_unpaid_renewal() -> None:
     assert [o.kind for o in ran] == [OccasionKind.GRACE_END]
     assert state.status is Status.EXPIRED
     assert state.expired_on == d("2027-01-16")
-    (expired,) = notices(tuple(outcomes))
+    expired = only(outcomes, SubscriptionExpired)
     assert expired.key == "S-1:subscription_expired:2027-01-16"
+    assert expired.expired_on == d("2027-01-16")
+    assert expired.cause == Cause.fell_due(OccasionKind.GRACE_END, d("2027-01-16"))
 
 
 @pytest.mark.parametrize(
@@ -221,15 +286,23 @@ def test_qsr_notice_then_invoice(deployment: Deployment, notice_on: str, invoice
         (OccasionKind.QSR_NOTICE, d(notice_on)),
         (OccasionKind.QSR_INVOICE, d(invoice_on)),
     ]
-    notice, reconciled = notices(tuple(outcomes))
+    notice, reconciled = notices(outcomes)
+    assert isinstance(notice, QsrNotice)
     assert notice.kind is NoticeKind.QSR_NOTICE
     assert notice.key == "S-1:qsr_notice:2026-04-01"
-    assert (notice.facts["overage"], notice.facts["amount"]) == (4, usd("1044.00"))
-    assert notice.facts["invoice_date"] == d(invoice_on)
+    assert (notice.overage, notice.amount) == (4, usd("1044.00"))
+    assert notice.invoice_date == d(invoice_on)
+    assert (notice.quarter, notice.quarters_left, notice.max_users, notice.seats) == (1, 3, 14, 10)
+    assert notice.quarter_period == Term(start=d("2026-01-01"), end=d("2026-04-01"))
+    assert notice.cause == Cause.fell_due(OccasionKind.QSR_NOTICE, d(notice_on))
+    assert isinstance(reconciled, QsrReconciled)
     assert reconciled.kind is NoticeKind.QSR_RECONCILED
-    assert (reconciled.facts["seats"], reconciled.facts["invoice_total"]) == (14, usd("1044.00"))
-    (invoice,) = [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
+    assert (reconciled.seats, reconciled.invoice_total) == (14, usd("1044.00"))
+    assert (reconciled.quarter, reconciled.quarters_left, reconciled.overage) == (1, 3, 4)
+    assert reconciled.cause == Cause.fell_due(OccasionKind.QSR_INVOICE, d(invoice_on))
+    (invoice,) = invoices(outcomes)
     assert invoice.key == "S-1:qsr:2026-04-01"
+    assert reconciled.invoice_key == invoice.key
     assert invoice.issued_on == d(invoice_on)
     assert state.seats_paid_for == 14
     assert state.pending_qsr is None
@@ -248,7 +321,7 @@ def test_qsr_invoice_counts_seats_bought_meanwhile() -> None:
     )
     state = applied(state, add).state
     state, outcomes, _ = run_until(state, at("2026-04-02"), at("2026-04-09"))
-    (invoice,) = [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
+    (invoice,) = invoices(outcomes)
     assert invoice.total == usd("261.00")
     assert state.seats_paid_for == 14
 
@@ -281,7 +354,7 @@ def test_quarters_two_and_three_and_never_four() -> None:
     state = usage(state, "2026-08-01", 15)
     state = usage(state, "2026-11-01", 30)
     state, outcomes, _ = run_until(state, at("2026-01-02"), at("2026-12-31"))
-    totals = [o.invoice.total for o in outcomes if isinstance(o, InvoiceIssued)]
+    totals = [invoice.total for invoice in invoices(outcomes)]
     assert totals == [usd("348.00"), usd("261.00")]
     assert state.seats_paid_for == 15
 
@@ -304,9 +377,11 @@ def test_managing_users_only_for_qsr_eligible_saas() -> None:
     assert "managing_users" not in " ".join(listed(sm))
     assert "managing_users" not in " ".join(listed(subscription(qsr_enabled=False)))
     _, outcomes, _ = run_until(subscription(), at("2026-01-02"), at("2026-01-03"))
-    (managing,) = notices(tuple(outcomes))
+    managing = only(outcomes, ManagingUsers)
     assert managing.key == "S-1:managing_users:2026-01-01"
-    assert managing.facts["reconciliation_dates"] == ("2026-04-01", "2026-07-01", "2026-10-01")
+    assert managing.reconciliation_dates == (d("2026-04-01"), d("2026-07-01"), d("2026-10-01"))
+    assert (managing.seats, managing.tier, managing.unit_price) == (10, Tier.PREMIUM, usd("348"))
+    assert managing.cause == Cause.fell_due(OccasionKind.MANAGING_USERS, d("2026-01-02"))
 
 
 def test_catch_up_sends_only_the_latest_reminder() -> None:
@@ -314,9 +389,9 @@ def test_catch_up_sends_only_the_latest_reminder() -> None:
     state = subscription(auto_renew=False)
     _, outcomes, ran = run_until(state, at("2026-10-01"), at("2026-11-20"), now=at("2026-11-20"))
     assert [o.due_on for o in ran] == [d("2026-10-03"), d("2026-11-17")]
-    (reminder,) = notices(tuple(outcomes))
+    reminder = only(outcomes, RenewalReminder)
     assert reminder.key == "S-1:renewal_reminder:2026-11-17"
-    assert reminder.facts["days_before"] == 45
+    assert reminder.days_before == 45
 
 
 def test_catch_up_past_the_term_end_still_does_every_notice() -> None:
@@ -329,7 +404,7 @@ def test_catch_up_past_the_term_end_still_does_every_notice() -> None:
         OccasionKind.PAYMENT_METHOD_EXPIRING,
         OccasionKind.AUTO_RENEWAL_NOTICE,
     ]
-    assert [n.kind.value for n in notices(tuple(outcomes))] == [
+    assert [n.kind.value for n in notices(outcomes)] == [
         "payment_method_expiring",
         "auto_renewal_blocked",
     ]
@@ -340,8 +415,8 @@ def test_catch_up_past_the_term_end_sends_the_last_renewal_reminder() -> None:
     the 30-day reminder goes out."""
     state = subscription(auto_renew=False)
     _, outcomes, _ = run_until(state, at("2026-10-01"), at("2026-12-31"), now=at("2027-01-05"))
-    (reminder,) = notices(tuple(outcomes))
-    assert reminder.facts["days_before"] == 30
+    reminder = only(outcomes, RenewalReminder)
+    assert reminder.days_before == 30
 
 
 def test_an_occasion_no_longer_due_changes_nothing() -> None:
@@ -391,35 +466,37 @@ def test_occasion_at_is_its_due_time() -> None:
 
 def test_failed_qsr_payment_sends_qsr_failed_and_blocks_renewal() -> None:
     """The QSR invoice fails: qsr_failed; the open QSR invoice then blocks the auto-renewal."""
-    from billingcore.commands import RecordPaymentFailed
-
     state = usage(subscription(), "2026-03-01", 14)
     state, _, _ = run_until(state, at("2026-04-01"), at("2026-04-09"))
     failed = RecordPaymentFailed(
         subscription_id=SUB,
         key="evt-fail",
         at=at("2026-04-09"),
+        invoice_number="INV-000002",
         invoice_key="S-1:qsr:2026-04-01",
         reason="insufficient_funds",
     )
     result = applied(state, failed)
-    (notice,) = notices(result.outcomes)
+    notice = only(result.outcomes, QsrFailed)
     assert notice.kind is NoticeKind.QSR_FAILED
     assert notice.key == "S-1:qsr_failed:S-1:qsr:2026-04-01"
-    assert notice.facts["amount"] == usd("1044.00")
+    assert notice.invoice_total == usd("1044.00")
+    assert (notice.invoice_key, notice.reason, notice.card_last4) == (
+        "S-1:qsr:2026-04-01",
+        "insufficient_funds",
+        None,
+    )
+    assert {o.cause for o in result.outcomes} == {Cause.event("evt-fail")}
     assert result.state.status is Status.ACTIVE
     _, outcomes, _ = run_until(result.state, at("2026-12-17"), at("2027-01-01T00:01"))
-    blocked, expired = notices(tuple(outcomes))
-    assert blocked.facts["reasons"] == ("unpaid_qsr_invoice",)
+    blocked, expired = notices(outcomes)
+    assert isinstance(blocked, AutoRenewalBlocked)
+    assert blocked.reasons == ("unpaid_qsr_invoice",)
     assert expired.kind is NoticeKind.SUBSCRIPTION_EXPIRED
 
 
 def test_card_notice_without_a_card_sends_nothing() -> None:
     """An expiring-card occasion is not due, so not carried out, for a state with no card."""
-    from billingcore.dates import midnight
-    from billingcore.occasions import occasion_key
-    from billingcore.transitions import apply
-
     state = subscription(card=None)
     on = d("2026-12-02")
     occasion = Occasion(
@@ -428,5 +505,8 @@ def test_card_notice_without_a_card_sends_nothing() -> None:
         due=midnight(on),
         key=occasion_key(state.id, OccasionKind.PAYMENT_METHOD_EXPIRING, on),
     )
+    assert occasion == make_occasion(state.id, OccasionKind.PAYMENT_METHOD_EXPIRING, on)
+    assert occasion.key == "S-1:payment_method_expiring:2026-12-02"
     result = apply(state, occasion, at("2026-12-02"))
-    assert notices(result.outcomes) == []  # type: ignore[union-attr]
+    assert isinstance(result, Applied)
+    assert notices(result.outcomes) == []

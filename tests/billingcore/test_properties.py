@@ -14,23 +14,25 @@ from billingcore.commands import (
     AddSeats,
     Cancel,
     ChangeAutoRenew,
+    Command,
     RecordPaymentFailed,
     RecordPaymentSucceeded,
     Renew,
     ReportUsage,
     Upgrade,
 )
+from billingcore.currencies import minor_units
 from billingcore.dates import Term, add_months, midnight
+from billingcore.explanations import Explanation, Rule
 from billingcore.invoices import InvoiceLine, InvoicePurpose, build_invoice
 from billingcore.money import Money, round_line, sum_money
-from billingcore.occasions import next_due, occasions
-from billingcore.outcomes import Applied, InvoiceIssued
+from billingcore.outcomes import Applied
 from billingcore.proration import seats_added_line, upgrade_lines
 from billingcore.state import Card, Channel, Deployment, Partner, Status, Subscription
-from billingcore.transitions import Command, apply
+from billingcore.timeline import apply, next_due, occasions
 from billingcore.trueup import true_up_line
 
-from .factories import SUB, run_until, subscription
+from .factories import SUB, invoices, run_until, subscription
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -40,8 +42,6 @@ days = st.dates(min_value=date(2024, 1, 1), max_value=date(2032, 12, 31))
 
 @st.composite
 def prices(draw: st.DrawFn, currency: str) -> Money:
-    from billingcore.currencies import minor_units
-
     cents = draw(st.integers(min_value=1, max_value=500_000))
     return Money(amount=Decimal(cents).scaleb(-minor_units(currency)), currency=currency)
 
@@ -66,6 +66,7 @@ def test_an_invoice_total_is_the_sum_of_its_lines(data: st.DataObject, currency:
             unit_price=price,
             service_period=None,
             amount=round_line(Decimal(a) / 1000, currency),
+            explanation=Explanation(rule=Rule.PURCHASE, formula="1 seat", inputs={}),
         )
         for a in amounts
     )
@@ -147,9 +148,7 @@ def test_qsr_never_charges_more_than_the_annual_true_up(
     )
     qsr_state = with_reports(base, points)
     _, outcomes, _ = run_until(qsr_state, midnight(term.start), midnight(term.end))
-    qsr_total = sum_money(
-        [o.invoice.total for o in outcomes if isinstance(o, InvoiceIssued)], "USD"
-    )
+    qsr_total = sum_money([invoice.total for invoice in invoices(outcomes)], "USD")
     true_up = true_up_line(with_reports(replace(base, qsr_enabled=False), points))
     assert qsr_total <= (Money.zero("USD") if true_up is None else true_up.amount)
 
@@ -228,11 +227,18 @@ def commands(state: Subscription) -> st.SearchStrategy[Command]:
         ),
         st.builds(
             RecordPaymentSucceeded,
+            invoice_number=st.just("INV-000001"),
             invoice_key=st.just(key),
             amount=st.just(state.unit_price),
             **common,
         ),
-        st.builds(RecordPaymentFailed, invoice_key=st.just(key), reason=st.just("x"), **common),
+        st.builds(
+            RecordPaymentFailed,
+            invoice_number=st.just("INV-000001"),
+            invoice_key=st.just(key),
+            reason=st.just("x"),
+            **common,
+        ),
         st.sampled_from(occasions(state, midnight(state.term.start), midnight(state.term.end)))
         if occasions(state, midnight(state.term.start), midnight(state.term.end))
         else st.builds(Cancel, **common),

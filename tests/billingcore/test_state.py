@@ -8,9 +8,16 @@ from datetime import date
 import pytest
 
 from billingcore.dates import Term
-from billingcore.invoices import InvoicePurpose
-from billingcore.state import (
+from billingcore.eligibility import (
+    FIXABLE_BLOCKS,
     REASONS,
+    auto_renew_eligibility,
+    qsr_eligibility,
+)
+from billingcore.explanations import Explanation, Rule
+from billingcore.invoices import InvoiceLine, InvoicePurpose, issue
+from billingcore.payments import find_open_invoice
+from billingcore.state import (
     Card,
     Channel,
     Customer,
@@ -18,15 +25,10 @@ from billingcore.state import (
     OpenInvoice,
     Status,
     UsageReport,
-    auto_renew_eligibility,
-    find_open_invoice,
-    latest_billable_users,
-    max_users,
-    qsr_eligibility,
-    with_usage,
 )
+from billingcore.usage import latest_billable_users, latest_report, max_users, with_usage
 
-from .factories import at, d, subscription, usage, usd
+from .factories import applied, at, create, d, rejected, subscription, usage, usd
 
 
 def report(when: str, users: int, max_users: int | None = None) -> UsageReport:
@@ -79,6 +81,23 @@ def test_latest_billable_users() -> None:
     assert latest_billable_users(state, before=at("2026-03-01")) == 9
 
 
+def test_latest_report_before_and_through() -> None:
+    """``before`` excludes a report observed at that moment, ``through`` includes it."""
+    state = subscription()
+    for r in (report("2026-02-01", 9), report("2026-03-01", 5), report("2026-04-01", 7)):
+        state = with_usage(state, r)
+    assert latest_report(state, through=at("2026-03-01")) == report("2026-03-01", 5)
+    assert latest_report(state, before=at("2026-03-01")) == report("2026-02-01", 9)
+    assert latest_billable_users(state, through=at("2026-02-28T23:59")) == 9
+    assert latest_billable_users(state, through=at("2026-01-31")) is None
+    both = latest_report(state, before=at("2026-04-01"), through=at("2026-03-15"))
+    assert both == report("2026-03-01", 5)
+    assert latest_report(state, before=at("2026-03-01"), through=at("2026-04-01")) == report(
+        "2026-02-01", 9
+    )
+    assert latest_report(state) == report("2026-04-01", 7)
+
+
 def test_max_users_of_a_period_uses_max_users_when_given() -> None:
     """Highest of billable_users, or max_users where reported, among reports in the period."""
     state = subscription()
@@ -121,6 +140,12 @@ def test_saas_does_not_need_cloud_licensing() -> None:
     """cloud_licensing matters for self-managed only."""
     assert qsr_eligibility(subscription(cloud_licensing=False)).eligible
     assert auto_renew_eligibility(subscription(cloud_licensing=False)).eligible
+
+
+def test_fixable_blocks_are_reasons() -> None:
+    """The blocks a customer can lift are auto-renewal reasons with their explanations."""
+    assert {"card_expires_before_renewal", "unpaid_qsr_invoice"} == FIXABLE_BLOCKS
+    assert set(REASONS) >= FIXABLE_BLOCKS
 
 
 def test_auto_renew_eligible_without_a_card() -> None:
@@ -177,11 +202,40 @@ def test_unpaid_purchase_invoice_does_not_block_auto_renewal() -> None:
 
 
 def test_audience_and_currency() -> None:
-    """saas: the namespace; self-managed: the instance."""
-    assert subscription().audience == "ns-1"
-    sm = subscription(deployment=Deployment.SELF_MANAGED, namespace_id=None, instance_id="i-1")
-    assert sm.audience == "i-1"
+    """saas is addressed by its namespace, self-managed by its instance; each needs its own."""
+    saas = subscription()
+    assert (saas.deployment, saas.namespace_id, saas.instance_id) == (
+        Deployment.SAAS,
+        "ns-1",
+        None,
+    )
+    sm_create = create(deployment=Deployment.SELF_MANAGED, namespace_id=None, instance_id="i-1")
+    sm = applied(None, sm_create).state
+    assert (sm.namespace_id, sm.instance_id) == (None, "i-1")
+    assert rejected(None, create(instance_id="i-1", namespace_id=None)).code == (
+        "audience_required"
+    )
+    assert rejected(None, create(deployment=Deployment.SELF_MANAGED)).code == "audience_required"
     assert sm.currency == "USD"
+
+
+def test_open_invoice_of_an_invoice() -> None:
+    """An open invoice keeps the invoice's key, purpose and total, and what it pays from."""
+    line = InvoiceLine(
+        description="x",
+        quantity=1,
+        unit_price=usd("1.00"),
+        service_period=None,
+        amount=usd("12.34"),
+        explanation=Explanation(rule=Rule.PURCHASE, formula="1 seat × $1.00", inputs={}),
+    )
+    invoice = issue("S-1", InvoicePurpose.QSR, "2026-04-01", (line,), d("2026-04-08"))
+    assert OpenInvoice.of(invoice, d("2026-04-01")) == OpenInvoice(
+        key="S-1:qsr:2026-04-01",
+        purpose=InvoicePurpose.QSR,
+        total=usd("12.34"),
+        covers_from=d("2026-04-01"),
+    )
 
 
 def test_usage_helper_from_factories() -> None:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
 
 from billingcore.catalog import Tier
+from billingcore.causes import Cause
 from billingcore.commands import (
     AddSeats,
     Cancel,
@@ -22,7 +24,16 @@ from billingcore.commands import (
 )
 from billingcore.invoices import InvoicePurpose
 from billingcore.money import Money
-from billingcore.outcomes import InvoiceIssued, InvoicePaid, NoticeKind
+from billingcore.notices import (
+    AutoRenewalFailed,
+    CancellationConfirmation,
+    NoticeKind,
+    RenewalConfirmation,
+    SeatsAdded,
+    SubscriptionConfirmation,
+    UpgradeConfirmation,
+)
+from billingcore.outcomes import InvoicePaid, InvoicePaymentFailed
 from billingcore.state import (
     Card,
     Channel,
@@ -33,15 +44,18 @@ from billingcore.state import (
     Status,
     Subscription,
 )
-from billingcore.transitions import apply
+from billingcore.timeline import apply, occasions
 
 from .factories import (
+    CUSTOMER,
     SUB,
     applied,
     at,
     create,
     d,
+    invoices,
     notices,
+    only,
     rejected,
     subscription,
     term,
@@ -51,11 +65,6 @@ from .factories import (
 
 CARD = Card(brand="visa", last4="4242", exp_month=12, exp_year=2030)
 
-
-def invoices(outcomes: tuple[Any, ...]) -> list[Any]:
-    return [o.invoice for o in outcomes if isinstance(o, InvoiceIssued)]
-
-
 C = TypeVar("C")
 
 
@@ -63,6 +72,16 @@ def event(cls: type[C], key: str = "evt-1", when: str = "2026-06-15", **fields: 
     build: Any = cls  # each command class takes these three fields and its own
     command: C = build(subscription_id=SUB, key=key, at=at(when), **fields)
     return command
+
+
+def customer_event(cls: type[C], key: str = "evt-1", when: str = "2026-06-15", **fields: Any) -> C:
+    build: Any = cls  # each customer command takes these three fields and its own
+    command: C = build(customer_id=CUSTOMER, key=key, at=at(when), **fields)
+    return command
+
+
+def issued_causes(outcomes: tuple[Any, ...]) -> set[Cause]:
+    return {o.cause for o in outcomes}
 
 
 # ---------------------------------------------------------------- create
@@ -75,13 +94,16 @@ def test_create_issues_the_purchase_invoice_and_confirmation() -> None:
     assert invoice.key == "S-1:purchase:2026-01-01"
     assert invoice.total == usd("3480.00")
     assert invoice.purpose is InvoicePurpose.PURCHASE
-    (confirmation,) = notices(result.outcomes)
+    confirmation = only(result.outcomes, SubscriptionConfirmation)
     assert confirmation.kind is NoticeKind.SUBSCRIPTION_CONFIRMATION
     assert confirmation.key == "S-1:subscription_confirmation:2026-01-01"
-    assert confirmation.facts["seats"] == 10
-    assert confirmation.facts["tier"] == "premium"
-    assert confirmation.facts["term"] == term()
-    assert confirmation.facts["invoice_total"] == usd("3480.00")
+    assert confirmation.seats == 10
+    assert confirmation.tier is Tier.PREMIUM
+    assert confirmation.term == term()
+    assert confirmation.unit_price == usd("348.00")
+    assert confirmation.invoice_total == usd("3480.00")
+    assert confirmation.invoice_key == invoice.key
+    assert issued_causes(result.outcomes) == {Cause.event("evt-create")}
     assert result.state.status is Status.ACTIVE
     assert result.state.applied_keys == frozenset({"evt-create"})
 
@@ -104,6 +126,7 @@ def test_create_in_jpy_and_kwd_with_a_price() -> None:
         ({"currency": "XYZ"}, "unknown_currency"),
         ({"currency": "EUR"}, "no_list_price"),
         ({"unit_price": Money.of("300", "EUR")}, "invalid_price"),
+        ({"unit_price": usd("-1.00")}, "invalid_price"),
     ],
 )
 def test_create_refusals(overrides: dict[str, Any], code: str) -> None:
@@ -127,6 +150,25 @@ def test_unknown_and_mismatched_subscriptions_are_refused() -> None:
     assert rejected(other, cmd).code == "wrong_subscription"
 
 
+@pytest.mark.parametrize(
+    "cmd",
+    [
+        UpdatePaymentMethod(customer_id="C-2", key="evt-card", at=at("2026-06-15"), card=CARD),
+        UpdateCustomer(customer_id="C-2", key="evt-cust", at=at("2026-06-15"), name="Other"),
+    ],
+)
+def test_customer_commands_for_another_customer_are_refused(
+    cmd: UpdatePaymentMethod | UpdateCustomer,
+) -> None:
+    """A customer command applied to a subscription of another customer: wrong_customer."""
+    state = subscription()
+    refusal = rejected(state, cmd)
+    assert refusal.code == "wrong_customer"
+    assert "C-2" in refusal.reason and CUSTOMER in refusal.reason
+    # The subscription's own customer is accepted, whatever subscription id it holds.
+    assert applied(replace(state, id="S-9"), replace(cmd, customer_id=CUSTOMER))
+
+
 def test_the_same_command_twice_changes_nothing() -> None:
     """Applying a key already applied returns the state unchanged and no outcomes."""
     state = subscription()
@@ -147,11 +189,15 @@ def test_seats_added() -> None:
     assert invoice.key == "S-1:seats_added:evt-1"
     assert invoice.total == usd("953.42")
     assert result.state.seats_paid_for == 15
-    (added,) = notices(result.outcomes)
+    added = only(result.outcomes, SeatsAdded)
     assert added.kind is NoticeKind.SEATS_ADDED
     assert added.key == "S-1:seats_added:evt-1"
-    assert (added.facts["seats_added"], added.facts["new_seats"]) == (5, 15)
-    assert added.facts["amount"] == usd("953.42")
+    assert (added.seats_added, added.new_seats) == (5, 15)
+    assert added.invoice_total == usd("953.42")
+    assert added.invoice_key == invoice.key
+    assert (added.effective_date, added.remaining_days) == (d("2026-06-15"), 200)
+    assert added.unit_price == usd("348.00")
+    assert issued_causes(result.outcomes) == {Cause.event("evt-1")}
 
 
 @pytest.mark.parametrize(
@@ -192,18 +238,41 @@ def test_upgrade_credit_and_charge() -> None:
     assert invoice.total == usd("4602.74")
     assert result.state.tier is Tier.ULTIMATE
     assert result.state.unit_price == usd("1188.00")
-    (upgraded,) = notices(result.outcomes)
+    upgraded = only(result.outcomes, UpgradeConfirmation)
     assert upgraded.kind is NoticeKind.UPGRADE_CONFIRMATION
-    assert upgraded.facts["tier"] == "ultimate"
-    assert upgraded.facts["amount"] == usd("4602.74")
+    assert upgraded.tier is Tier.ULTIMATE
+    assert upgraded.previous_tier is Tier.PREMIUM
+    assert upgraded.invoice_total == usd("4602.74")
+    assert (upgraded.credit, upgraded.charge) == (usd("-1906.85"), usd("6509.59"))
+    assert (upgraded.seats, upgraded.remaining_days) == (10, 200)
+    assert upgraded.unit_price == usd("1188.00")
+    assert issued_causes(result.outcomes) == {Cause.event("evt-1")}
 
 
 def test_upgrade_with_a_given_price() -> None:
     """−10 × 348 × 200/365 = −1906.85; 10 × 1000 × 200/365 = 5479.452… → 5479.45: 3572.60."""
     cmd = event(
-        Upgrade, tier=Tier.ULTIMATE, effective_date=d("2026-06-15"), unit_price=usd("1000.00")
+        Upgrade, tier=Tier.ULTIMATE, effective_date=d("2026-06-15"), unit_price=Decimal("1000.00")
     )
-    assert invoices(applied(subscription(), cmd).outcomes)[0].total == usd("3572.60")
+    result = applied(subscription(), cmd)
+    assert invoices(result.outcomes)[0].total == usd("3572.60")
+    assert result.state.unit_price == usd("1000.00")
+
+
+def test_upgrade_price_is_read_in_the_subscription_currency() -> None:
+    """A bare 90000 for a JPY subscription is 90000 JPY: 3 × (90000 − 40000) × 200/365."""
+    state = applied(None, create(seats=3, currency="JPY", unit_price=Money.of("40000", "JPY")))
+    cmd = event(
+        Upgrade, tier=Tier.ULTIMATE, effective_date=d("2026-06-15"), unit_price=Decimal("90000")
+    )
+    result = applied(state.state, cmd)
+    (invoice,) = invoices(result.outcomes)
+    # credit 3 × 40000 × 200/365 = 65753.42… → 65753; charge 3 × 90000 × 200/365 = 147945.2…
+    assert [line.amount for line in invoice.lines] == [
+        Money.of("-65753", "JPY"),
+        Money.of("147945", "JPY"),
+    ]
+    assert result.state.unit_price == Money.of("90000", "JPY")
 
 
 @pytest.mark.parametrize(
@@ -220,11 +289,19 @@ def test_upgrade_with_a_given_price() -> None:
             None,
             "no_list_price",
         ),
-        ({}, Tier.ULTIMATE, "2026-06-15", Money.of("1", "EUR"), "invalid_price"),
+        ({}, Tier.ULTIMATE, "2026-06-15", Decimal("1000.001"), "invalid_price"),
+        ({}, Tier.ULTIMATE, "2026-06-15", Decimal("-1"), "invalid_price"),
+        (
+            {"unit_price": Money.of("40000", "JPY")},
+            Tier.ULTIMATE,
+            "2026-06-15",
+            Decimal("90000.5"),
+            "invalid_price",
+        ),
     ],
 )
 def test_upgrade_refusals(
-    overrides: dict[str, Any], tier: Tier, effective: str, price: Money | None, code: str
+    overrides: dict[str, Any], tier: Tier, effective: str, price: Decimal | None, code: str
 ) -> None:
     """Same or lower tier, expired, outside the term, or no usable price: refused."""
     cmd = event(Upgrade, tier=tier, effective_date=d(effective), unit_price=price)
@@ -255,25 +332,29 @@ def test_renewal_ahead_of_term_end_is_scheduled() -> None:
     (invoice,) = invoices(result.outcomes)
     assert invoice.key == "S-1:renewal:2027-01-01:evt-renew"
     assert invoice.total == usd("4176.00")
-    (confirmation,) = notices(result.outcomes)
+    confirmation = only(result.outcomes, RenewalConfirmation)
     assert confirmation.kind is NoticeKind.RENEWAL_CONFIRMATION
-    assert confirmation.facts["term"] == term("2027-01-01")
-    assert confirmation.facts["seats"] == 12
-    assert confirmation.facts["true_up_amount"] is None
-    assert confirmation.facts["automatic"] is False
+    assert confirmation.term == term("2027-01-01")
+    assert confirmation.seats == 12
+    assert confirmation.seats_amount == usd("4176.00")
+    assert confirmation.true_up_amount is None
+    assert confirmation.true_up_users == 0
+    assert confirmation.automatic is False
+    assert issued_causes(result.outcomes) == {Cause.event("evt-renew")}
 
 
 def test_renewal_bills_the_true_up_without_qsr() -> None:
-    """Max users 16 over 10 seats: 10 × 348 = 3480.00 plus true-up 6 × 348 = 2088.00 = 5568.00."""
+    """Max users 16 over 10 seats: 12 × 348 = 4176.00 plus true-up 6 × 348 = 2088.00 = 6264.00."""
     state = usage(subscription(qsr_enabled=False), "2026-05-01", 16)
     state = usage(state, "2026-11-01", 12)
     result = applied(state, renew(seats=12))
     (invoice,) = invoices(result.outcomes)
     assert [line.amount for line in invoice.lines] == [usd("4176.00"), usd("2088.00")]
     assert invoice.total == usd("6264.00")  # 12 × 348 = 4176.00; + 2088.00
-    (confirmation,) = notices(result.outcomes)
-    assert confirmation.facts["true_up_users"] == 6
-    assert confirmation.facts["true_up_amount"] == usd("2088.00")
+    confirmation = only(result.outcomes, RenewalConfirmation)
+    assert confirmation.true_up_users == 6
+    assert confirmation.true_up_amount == usd("2088.00")
+    assert confirmation.seats_amount == usd("4176.00")
 
 
 def test_renewal_can_lower_seats_and_tier_with_list_price() -> None:
@@ -288,7 +369,7 @@ def test_renewal_keeps_a_discounted_price_of_the_same_tier() -> None:
     """No tier or price given: the current effective price 300.00 stays: 10 × 300 = 3000.00."""
     state = subscription(unit_price=usd("300.00"))
     assert invoices(applied(state, renew()).outcomes)[0].total == usd("3000.00")
-    priced = renew(unit_price=usd("250.00"))
+    priced = renew(unit_price=Decimal("250.00"))
     assert invoices(applied(state, priced).outcomes)[0].total == usd("2500.00")
 
 
@@ -304,10 +385,16 @@ def test_renewal_keeps_a_discounted_price_of_the_same_tier() -> None:
             "renewal_start_mismatch",
         ),
         ({"unit_price": Money.of("1", "EUR")}, {"tier": Tier.ULTIMATE}, "no_list_price"),
+        ({}, {"unit_price": Decimal("250.005")}, "invalid_price"),
+        (
+            {"unit_price": Money.of("1.000", "KWD")},
+            {"unit_price": Decimal("1.0005")},
+            "invalid_price",
+        ),
     ],
 )
 def test_renewal_refusals(overrides: dict[str, Any], fields: dict[str, Any], code: str) -> None:
-    """Empty terms, too few seats, odd start dates and unpriced currencies are refused."""
+    """Empty terms, too few seats, odd starts, unpriced currencies, too fine prices: refused."""
     assert rejected(subscription(**overrides), renew(**fields)).code == code
 
 
@@ -351,8 +438,6 @@ def test_manual_renewal_supersedes_an_unpaid_auto_renewal() -> None:
 
 def auto_renewed_in_grace() -> Subscription:
     """Auto-renewed on 2027-01-01, payment failed on 2027-01-02: grace until 2027-01-16."""
-    from billingcore.occasions import occasions
-
     state = subscription()
     (term_end,) = occasions(state, at("2027-01-01"), at("2027-01-02"))
     state = applied(state, term_end).state
@@ -360,6 +445,7 @@ def auto_renewed_in_grace() -> Subscription:
         RecordPaymentFailed,
         key="evt-fail",
         when="2027-01-02",
+        invoice_number="INV-000002",
         invoice_key="S-1:renewal:2027-01-01",
         reason="card_declined",
     )
@@ -383,10 +469,12 @@ def test_cancel_runs_to_term_end() -> None:
     result = applied(subscription(), event(Cancel, reason="too expensive"))
     assert result.state.status is Status.CANCELLED
     assert result.state.auto_renew is False
-    (cancelled,) = notices(result.outcomes)
+    cancelled = only(result.outcomes, CancellationConfirmation)
     assert cancelled.kind is NoticeKind.CANCELLATION_CONFIRMATION
-    assert cancelled.facts["ends_on"] == d("2027-01-01")
+    assert cancelled.ends_on == d("2027-01-01")
+    assert (cancelled.tier, cancelled.reason) == (Tier.PREMIUM, "too expensive")
     assert cancelled.key == "S-1:cancellation_confirmation:2027-01-01"
+    assert cancelled.cause == Cause.event("evt-1")
 
 
 def test_cancel_refusals() -> None:
@@ -432,28 +520,40 @@ def test_usage_refusals(cmd: ReportUsage, code: str) -> None:
 # ---------------------------------------------------------------- payments
 
 
-def pay(invoice_key: str, amount: Money, when: str = "2026-01-02") -> RecordPaymentSucceeded:
+def pay(invoice_key: str | None, amount: Money, when: str = "2026-01-02") -> RecordPaymentSucceeded:
     return event(
-        RecordPaymentSucceeded, key="evt-pay", when=when, invoice_key=invoice_key, amount=amount
+        RecordPaymentSucceeded,
+        key="evt-pay",
+        when=when,
+        invoice_number="INV-000001",
+        invoice_key=invoice_key,
+        amount=amount,
     )
 
 
 def test_payment_closes_the_invoice() -> None:
-    """The purchase invoice is paid: no longer open, InvoicePaid out."""
+    """The purchase invoice is paid: no longer open, InvoicePaid out with its event."""
     result = applied(subscription(), pay("S-1:purchase:2026-01-01", usd("3480.00")))
     assert result.state.open_invoices == ()
     assert result.outcomes == (
-        InvoicePaid(invoice_key="S-1:purchase:2026-01-01", amount=usd("3480.00")),
+        InvoicePaid(
+            invoice_key="S-1:purchase:2026-01-01",
+            amount=usd("3480.00"),
+            cause=Cause.event("evt-pay"),
+        ),
     )
 
 
 def test_payment_refusals() -> None:
-    """Another currency, or an invoice that is not open, is refused."""
+    """Another currency, an invoice that is not open, or a number naming none: refused."""
     state = subscription()
     assert rejected(state, pay("S-1:purchase:2026-01-01", Money.of("1", "EUR"))).code == (
         "currency_mismatch"
     )
     assert rejected(state, pay("S-1:nope", usd("1.00"))).code == "invoice_not_open"
+    unresolved = rejected(state, pay(None, usd("1.00")))
+    assert unresolved.code == "invoice_not_open"
+    assert "INV-000001" in unresolved.reason  # the refusal names the number it was given
 
 
 def test_renewal_paid_in_grace_reactivates() -> None:
@@ -473,10 +573,21 @@ def test_renewal_paid_after_expiry_revives() -> None:
     assert result.state.expired_on is None
 
 
-def fail(invoice_key: str, when: str = "2027-01-02", key: str = "evt-fail") -> RecordPaymentFailed:
+def fail(
+    invoice_key: str | None, when: str = "2027-01-02", key: str = "evt-fail"
+) -> RecordPaymentFailed:
     return event(
-        RecordPaymentFailed, key=key, when=when, invoice_key=invoice_key, reason="card_declined"
+        RecordPaymentFailed,
+        key=key,
+        when=when,
+        invoice_number="INV-000002",
+        invoice_key=invoice_key,
+        reason="card_declined",
     )
+
+
+def payment_failed(invoice_key: str, when: str, key: str) -> InvoicePaymentFailed:
+    return InvoicePaymentFailed(invoice_key=invoice_key, at=at(when), cause=Cause.event(key))
 
 
 def test_failed_renewal_payment_opens_grace() -> None:
@@ -485,11 +596,17 @@ def test_failed_renewal_payment_opens_grace() -> None:
     result = applied(state, fail("S-1:renewal:2027-01-01", key="evt-fail-2"))
     assert result.state.status is Status.GRACE
     assert result.state.grace_ends == d("2027-01-16")
-    (failed,) = notices(result.outcomes)
+    assert result.outcomes[0] == payment_failed(
+        "S-1:renewal:2027-01-01", "2027-01-02", "evt-fail-2"
+    )
+    failed = only(result.outcomes, AutoRenewalFailed)
     assert failed.kind is NoticeKind.AUTO_RENEWAL_FAILED
     assert failed.key == "S-1:auto_renewal_failed:S-1:renewal:2027-01-01"
-    assert failed.facts["grace_ends"] == d("2027-01-16")
-    assert failed.facts["card_last4"] == "4242"
+    assert failed.grace_ends == d("2027-01-16")
+    assert failed.card_last4 == "4242"
+    assert (failed.invoice_key, failed.invoice_total) == ("S-1:renewal:2027-01-01", usd("3480.00"))
+    assert failed.reason == "card_declined"
+    assert issued_causes(result.outcomes) == {Cause.event("evt-fail-2")}
 
 
 def test_a_second_failure_keeps_the_grace_end() -> None:
@@ -501,23 +618,29 @@ def test_a_second_failure_keeps_the_grace_end() -> None:
 
 
 def test_failed_payment_of_an_expired_renewal_changes_nothing() -> None:
-    """Once expired, a late failure report changes nothing and sends nothing."""
+    """Once expired, a late failure report changes nothing and sends nothing; the failure of
+    the invoice is still recorded."""
     state = replace(auto_renewed_in_grace(), status=Status.EXPIRED, grace_ends=None)
     result = applied(state, fail("S-1:renewal:2027-01-01", key="evt-fail-2"))
     assert result.state.status is Status.EXPIRED
-    assert result.outcomes == ()
+    assert result.state.grace_ends is None
+    assert result.outcomes == (
+        payment_failed("S-1:renewal:2027-01-01", "2027-01-02", "evt-fail-2"),
+    )
 
 
 def test_failed_purchase_payment_sends_nothing() -> None:
-    """The contract has no email for a failed purchase payment."""
+    """The contract has no email for a failed purchase payment; the failure is recorded."""
     result = applied(subscription(), fail("S-1:purchase:2026-01-01"))
-    assert result.outcomes == ()
+    assert result.outcomes == (payment_failed("S-1:purchase:2026-01-01", "2027-01-02", "evt-fail"),)
+    assert notices(result.outcomes) == []
     assert result.state.status is Status.ACTIVE
 
 
 def test_failed_payment_of_an_unknown_invoice_is_refused() -> None:
-    """Only open invoices can fail."""
+    """Only open invoices can fail; a number the service could not resolve neither."""
     assert rejected(subscription(), fail("S-1:nope")).code == "invoice_not_open"
+    assert rejected(subscription(), fail(None)).code == "invoice_not_open"
 
 
 # ---------------------------------------------------------------- card and customer
@@ -525,16 +648,17 @@ def test_failed_payment_of_an_unknown_invoice_is_refused() -> None:
 
 def test_update_payment_method_and_customer() -> None:
     """The card is replaced; given customer fields replace, missing ones stay."""
-    state = applied(subscription(), event(UpdatePaymentMethod, card=CARD)).state
+    state = applied(subscription(), customer_event(UpdatePaymentMethod, card=CARD)).state
     assert state.card == CARD
     state = applied(
-        state, event(UpdateCustomer, key="evt-2", name="Acme Ltd", contacts=("ap@acme.test",))
+        state,
+        customer_event(UpdateCustomer, key="evt-2", name="Acme Ltd", contacts=("ap@acme.test",)),
     ).state
     assert state.customer == Customer(
         id="C-1", name="Acme Ltd", email="billing@acme.test", contacts=("ap@acme.test",)
     )
     state = applied(
-        state, event(UpdateCustomer, key="evt-3", email="new@acme.test", locale="de")
+        state, customer_event(UpdateCustomer, key="evt-3", email="new@acme.test", locale="de")
     ).state
     assert (state.customer.email, state.customer.locale, state.customer.name) == (
         "new@acme.test",

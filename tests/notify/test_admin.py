@@ -134,3 +134,59 @@ async def test_subscription_view_explains_rejections_and_holds(admin: Client) ->
     assert held["events"][0]["status"] == "held"
     missing = await admin.get("/admin/api/v1/subscriptions/nope", headers=ADMIN)
     assert missing.status == 404
+
+
+async def test_every_charge_and_message_in_the_view_says_why(admin: Client) -> None:
+    """Each invoice carries its cause and each line its rule, formula and inputs (the usage
+    report that set the quarter's maximum included); each notification its cause and subject;
+    each event its data as received."""
+    await post_event(admin, "subscription.created", created_data(), "2026-01-15T10:00:00Z", "e1")
+    usage = {
+        "subscription_id": "sub_1",
+        "observed_at": "2026-02-20T08:00:00Z",
+        "billable_users": 14,
+    }
+    await post_event(admin, "usage.reported", usage, "2026-02-20T08:00:00Z", "e2")
+    seats = {"subscription_id": "sub_1", "seats": 2, "effective_date": "2026-03-01"}
+    await post_event(admin, "subscription.seats_added", seats, "2026-03-01T09:00:00Z", "e3")
+    await admin.post("/admin/api/v1/clock", json={"now": "2026-04-23T00:00:00Z"}, headers=ADMIN)
+
+    view = await (await admin.get("/admin/api/v1/subscriptions/sub_1", headers=ADMIN)).json()
+    assert {e["id"]: e["data"] for e in view["events"]}["e2"] == usage
+    invoices = {i["purpose"]: i for i in view["invoices"]}
+    assert invoices["purchase"]["cause"] == {"event_id": "e1"}
+    assert invoices["seats_added"]["cause"] == {"event_id": "e3"}
+    assert invoices["qsr"]["cause"] == {"occasion": "qsr_invoice", "date": "2026-04-22"}
+    for invoice in view["invoices"]:
+        for line in invoice["lines"]:
+            assert set(line["explanation"]) == {"rule", "formula", "inputs"}
+    [purchase] = invoices["purchase"]["lines"]
+    assert purchase["explanation"]["rule"] == "purchase"
+    assert purchase["explanation"]["formula"] == "10 seats × $348.00"
+    [added] = invoices["seats_added"]["lines"]
+    assert added["explanation"]["rule"] == "proration.seats"
+    # 2 × 348.00 × 320 / 365 = 610.19
+    assert added["explanation"]["formula"] == "2 seats added × $348.00 × 320/365 days left"
+    assert added["amount"]["amount"] == "610.19"
+    [reconciled] = invoices["qsr"]["lines"]
+    explanation = reconciled["explanation"]
+    # max 14 users in quarter 1 on 12 seats paid for now: 2 × 348.00 × 3/4 = 522.00
+    assert explanation["rule"] == "qsr.overage"
+    assert explanation["formula"] == "2 users over × $348.00 × 3/4 quarters left"
+    assert explanation["inputs"]["max_set_by"] == [
+        {"observed_at": "2026-02-20T08:00:00+00:00", "users": 14}
+    ]
+    assert (explanation["inputs"]["quarter"], explanation["inputs"]["seats_paid_for"]) == (1, 12)
+    assert reconciled["amount"]["amount"] == "522.00"
+
+    by_kind = {n["kind"]: n for n in view["notifications"]}
+    assert by_kind["subscription_confirmation"]["cause"] == {"event_id": "e1"}
+    assert by_kind["managing_users"]["cause"] == {
+        "occasion": "managing_users",
+        "date": "2026-01-16",
+    }
+    assert by_kind["qsr_notice"]["cause"] == {"occasion": "qsr_notice", "date": "2026-04-15"}
+    assert by_kind["qsr_notice"]["subject"] == (
+        "Important information about your GitLab subscription"
+    )
+    assert all(n["subject"] and n["cause"] for n in view["notifications"])

@@ -21,18 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notify.config import Settings, SmtpSettings
 from notify.db.engine import create_engine
 from notify.db.models import OutboxRow, OutboxStatus, Suppression
-from notify.delivery import (
-    Deliverer,
-    DeliveryPolicy,
-    FileTransport,
-    SmtpTransport,
-    Transport,
-    retry_decision,
-)
 from notify.delivery import outbox as outbox_db
 from notify.delivery.outbox import Outcome
-from notify.delivery.policy import DEFAULT_POLICY
-from notify.delivery.transports import eml_name
+from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
+from notify.delivery.transports import FileTransport, SmtpTransport, Transport, eml_name
+from notify.delivery.worker import Deliverer
 from notify.metrics import Metrics
 from tests.smtp import SmtpServer, smtp_server
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select, update
 
 from notify.db.engine import create_engine
 from notify.db.models import OutboxStatus
-from notify.delivery import DEFAULT_POLICY
+from notify.delivery.policy import DEFAULT_POLICY
 from tests.notify.test_delivery import OUTBOX, add_rows
 from tests.notify.test_delivery_rendering import outbox_values, real_emails
 from tests.processes import NOTIFY, _read_until

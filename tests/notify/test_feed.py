@@ -28,7 +28,8 @@ from notify.feed.versions import VersionReader
 from notify.feed.web import FEED, install
 from notify.handlers import Branding
 from notify.keys import CLOCK, ENGINE, METRICS
-from notify.processor import Processor
+from notify.mail.enqueue import Enqueuer
+from notify.processing import Processor
 from tests.notify.conftest import Client
 from tests.support import FixedClock, created_data, envelope, signed_headers
 
@@ -69,8 +70,7 @@ class Service:
             app[ENGINE],
             clock=clock,
             metrics=app[METRICS],
-            branding=branding,
-            mail_from=settings.mail_from,
+            enqueuer=Enqueuer(branding, settings.mail_from),
             on_change=[feed_hook(branding)],
         )
 
@@ -556,6 +556,24 @@ async def test_a_report_observed_later_shows_once_business_time_reaches_it(
     service.clock.set("2026-02-01T00:00:01+00:00")
     assert await service.processor.occasions_once() == 1
     assert list(await service.kinds(token)) == ["seat_overage"]
+
+
+async def test_a_report_observed_at_the_current_business_time_counts_at_once(
+    service: Service,
+) -> None:
+    """With the clock standing at a report's observed_at, the report is in the feed (and its
+    ETag) as soon as it is processed, without waiting for the clock to move."""
+    await service.create(subscription_id="sub_1", namespace_id="ns_1")
+    await service.processor.drain()
+    token = await service.token(namespace_id="ns_1")
+    status, payload, before = await service.get(token)
+    assert (status, payload["items"]) == (200, [])
+    await service.usage("sub_1", 12, "2026-01-15T12:00:00Z")  # the clock's own time
+    await service.processor.drain()
+    status, payload, after = await service.get(token)
+    assert [item["kind"] for item in payload["items"]] == ["seat_overage"]
+    assert after != before
+    assert (await service.get(token, etag=before))[0] == 200
 
 
 async def next_due(service: Service) -> str:

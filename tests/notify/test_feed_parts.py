@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import event, select
 from sqlalchemy.exc import DBAPIError
 
-from billingcore.feed import FeedItemState, FeedKind, Severity
+from billingcore.catalog import Tier
+from billingcore.dates import Term
+from billingcore.feed import FEED_TYPES, FeedItem, FeedKind, Severity
 from billingcore.money import Money
-from billingcore.outcomes import facts
 from billingcore.state import Channel, Partner
 from notify.db.engine import create_engine
 from notify.feed.ratelimit import RateLimit, TokenBuckets
@@ -27,19 +28,22 @@ from tests.billingcore.factories import subscription
 BRAND = Branding(brand="Acme Cloud", portal_url="https://portal.example")
 
 
-def item(kind: FeedKind, **values: Any) -> FeedItemState:
-    return FeedItemState(
+def item(kind: FeedKind, **values: Any) -> FeedItem:
+    build: Any = FEED_TYPES[kind]  # each item class takes these four fields and its own
+    made: FeedItem = build(
         key=f"S-1:{kind.value}:x",
-        kind=kind,
         severity=Severity.INFO,
-        facts=facts(**values),
         expires_at=None,
         dismissible=True,
+        **values,
     )
+    return made
 
 
 def test_every_kind_has_its_text() -> None:
-    assert set(RENDERERS) == set(FeedKind)
+    """Each feed kind has one item class, and each item class its text."""
+    assert set(FEED_TYPES) == set(FeedKind)
+    assert set(RENDERERS) == set(FEED_TYPES.values())
 
 
 @pytest.mark.parametrize(
@@ -47,7 +51,12 @@ def test_every_kind_has_its_text() -> None:
     [
         (
             FeedKind.RENEWAL_UPCOMING,
-            {"term_end": date(2027, 1, 1), "days_left": 1, "auto_renew": True, "channel": "direct"},
+            {
+                "term_end": date(2027, 1, 1),
+                "days_left": 1,
+                "auto_renew": True,
+                "channel": Channel.DIRECT,
+            },
             "Your Acme Cloud subscription renews in 1 day",
             "renews automatically on January 1, 2027",
             ("Review subscription", "https://portal.example/subscriptions/S-1"),
@@ -58,7 +67,7 @@ def test_every_kind_has_its_text() -> None:
                 "term_end": date(2027, 1, 1),
                 "days_left": 7,
                 "auto_renew": False,
-                "channel": "direct",
+                "channel": Channel.DIRECT,
             },
             "Your Acme Cloud subscription expires in 7 days",
             "will not renew automatically",
@@ -66,28 +75,31 @@ def test_every_kind_has_its_text() -> None:
         ),
         (
             FeedKind.AUTO_RENEWAL_FAILED,
-            {"grace_ends": date(2027, 1, 15)},
+            {
+                "grace_ends": date(2027, 1, 15),
+                "term": Term(start=date(2026, 1, 1), end=date(2027, 1, 1)),
+            },
             "We could not renew your Acme Cloud subscription",
             "before January 15, 2027",
             ("Update payment method", "https://portal.example/payment_methods"),
         ),
         (
             FeedKind.SUBSCRIPTION_EXPIRED,
-            {"expired_on": date(2027, 1, 1), "tier": "ultimate"},
+            {"expired_on": date(2027, 1, 1), "tier": Tier.ULTIMATE},
             "Your Acme Cloud subscription has expired",
             "Acme Cloud Ultimate subscription expired on January 1, 2027",
             ("Renew subscription", "https://portal.example/subscriptions/S-1/renew"),
         ),
         (
             FeedKind.SEAT_OVERAGE,
-            {"billable_users": 15, "seats_paid_for": 10, "overage": 5, "billed_by": "qsr"},
+            {"billable_users": 15, "seats_paid_for": 10, "overage": 5, "billed_by_qsr": True},
             "You are 5 users over your 10 seats",
             "the overage will be billed at the next quarterly reconciliation",
             ("Add seats", "https://portal.example/subscriptions/S-1/seats"),
         ),
         (
             FeedKind.SEAT_OVERAGE,
-            {"billable_users": 2, "seats_paid_for": 1, "overage": 1, "billed_by": "true_up"},
+            {"billable_users": 2, "seats_paid_for": 1, "overage": 1, "billed_by_qsr": False},
             "You are 1 user over your 1 seat",
             "billed at renewal, in the annual true-up",
             ("Add seats", "https://portal.example/subscriptions/S-1/seats"),
@@ -132,12 +144,12 @@ def test_partner_subscriptions_are_sent_to_their_partner() -> None:
         term_end=date(2027, 1, 1),
         days_left=3,
         auto_renew=False,
-        channel="partner",
+        channel=Channel.PARTNER,
     )
     assert "Contact Reseller Ltd to renew it" in render(sold, upcoming, BRAND).body
     expired = render(
         sold,
-        item(FeedKind.SUBSCRIPTION_EXPIRED, expired_on=date(2027, 1, 1), tier="premium"),
+        item(FeedKind.SUBSCRIPTION_EXPIRED, expired_on=date(2027, 1, 1), tier=Tier.PREMIUM),
         BRAND,
     )
     assert "Contact Reseller Ltd" in expired.body and expired.cta is None

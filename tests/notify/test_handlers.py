@@ -10,7 +10,7 @@ import ast
 import json
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from billingcore.catalog import Tier
 from billingcore.commands import (
     AddSeats,
     Cancel,
+    Command,
     CreateSubscription,
     RecordPaymentFailed,
     RecordPaymentSucceeded,
@@ -30,10 +31,10 @@ from billingcore.commands import (
 )
 from billingcore.dates import Term
 from billingcore.money import Money
-from billingcore.occasions import occasions
-from billingcore.outcomes import Applied, InvoiceIssued, NoticeDue, NoticeKind
+from billingcore.notices import NOTICE_TYPES, Notice, NoticeKind
+from billingcore.outcomes import Applied, InvoiceIssued
 from billingcore.state import Card, Channel, Customer, Deployment, Partner, Subscription
-from billingcore.transitions import Command, apply
+from billingcore.timeline import apply, occasions
 from notify.handlers import HANDLERS, Branding, EmailSpec, email_for
 from notify.handlers.formatting import resolve_locale
 
@@ -53,22 +54,24 @@ class Story:
     """A subscription driven through events and the scheduler, keeping every notice sent.
 
     Each notice is kept with the state its transition left, which is what the processor hands
-    to ``email_for``.
+    to ``email_for``; invoices are numbered in the order they were issued, as the service does.
     """
 
     state: Subscription
-    sent: list[tuple[Subscription, NoticeDue]] = field(default_factory=list)
+    sent: list[tuple[Subscription, Notice]] = field(default_factory=list)
     invoices: list[str] = field(default_factory=list)
+    numbers: dict[str, str] = field(default_factory=dict)
     count: int = 0
 
     def _take(self, result: object) -> None:
         assert isinstance(result, Applied), result
         self.state = result.state
         for outcome in result.outcomes:
-            if isinstance(outcome, NoticeDue):
+            if isinstance(outcome, Notice):
                 self.sent.append((result.state, outcome))
             elif isinstance(outcome, InvoiceIssued):
                 self.invoices.append(outcome.invoice.key)
+                self.numbers[outcome.invoice.key] = f"INV-{len(self.invoices):06d}"
 
     def event(self, command: Command) -> Story:
         self._take(apply(self.state, command, command.at))
@@ -102,6 +105,7 @@ class Story:
                 subscription_id=self.state.id,
                 key=self.key(),
                 at=at(day),
+                invoice_number=self.numbers[invoice_key],
                 invoice_key=invoice_key,
                 reason="card_declined",
             )
@@ -113,16 +117,17 @@ class Story:
                 subscription_id=self.state.id,
                 key=self.key(),
                 at=at(day),
+                invoice_number=self.numbers[invoice_key],
                 invoice_key=invoice_key,
                 amount=Money.of(amount, self.state.currency),
             )
         )
 
-    def last(self, kind: NoticeKind) -> tuple[Subscription, NoticeDue]:
+    def last(self, kind: NoticeKind) -> tuple[Subscription, Notice]:
         return [(state, n) for state, n in self.sent if n.kind is kind][-1]
 
     def email(self, kind: NoticeKind) -> EmailSpec:
-        return email_for(*self.last(kind), BRAND)
+        return email_for(*self.last(kind), BRAND, self.numbers)
 
 
 def start(**overrides: Any) -> Story:
@@ -215,8 +220,9 @@ def expiring_card_story() -> Story:
     return story.until("2026-12-18")
 
 
-def every_notice() -> Iterator[tuple[str, Subscription, NoticeDue]]:
-    """At least one realistic notice of every kind, with the state it was sent from."""
+def every_notice() -> Iterator[tuple[str, Subscription, Notice, dict[str, str]]]:
+    """At least one realistic notice of every kind, with the state it was sent from and the
+    invoice numbers of its story."""
     for name, story in (
         ("direct", direct_story()),
         ("partner", partner_story()),
@@ -224,28 +230,32 @@ def every_notice() -> Iterator[tuple[str, Subscription, NoticeDue]]:
         ("cancel", start().event(Cancel(subscription_id="S-1", key="c", at=at("2026-03-01")))),
     ):
         for state, notice in story.sent:
-            yield f"{name}:{notice.kind.value}", state, notice
+            yield f"{name}:{notice.kind.value}", state, notice, story.numbers
 
 
 NOTICES = list(every_notice())
 
 
 def test_every_kind_has_a_handler() -> None:
-    """The table is complete: every notice kind of the core has its email handler."""
-    assert set(HANDLERS) == set(NoticeKind)
+    """The table is complete: every notice type of the core has its email handler."""
+    assert set(HANDLERS) == set(NOTICE_TYPES.values())
+    assert set(NOTICE_TYPES) == set(NoticeKind)
 
 
 def test_the_stories_reach_every_kind() -> None:
     """The realistic stories below send every kind of email at least once."""
-    assert {notice.kind for _, _, notice in NOTICES} == set(NoticeKind)
+    assert {notice.kind for _, _, notice, _ in NOTICES} == set(NoticeKind)
 
 
-@pytest.mark.parametrize(("name", "state", "notice"), NOTICES, ids=[n for n, _, _ in NOTICES])
+@pytest.mark.parametrize(
+    ("name", "state", "notice", "numbers"), NOTICES, ids=[n for n, _, _, _ in NOTICES]
+)
 def test_every_context_is_plain_json_with_the_common_keys(
-    name: str, state: Subscription, notice: NoticeDue
+    name: str, state: Subscription, notice: Notice, numbers: dict[str, str]
 ) -> None:
-    """Contexts survive a JSON round trip unchanged and hold what every template needs."""
-    spec = email_for(state, notice, BRAND)
+    """Contexts survive a JSON round trip unchanged and hold what every template needs; an
+    email about an invoice names its number."""
+    spec = email_for(state, notice, BRAND, numbers)
     assert json.loads(json.dumps(spec.context)) == spec.context
     common = {
         "kind", "brand", "customer_name", "customer_email", "subscription_id", "locale",
@@ -254,7 +264,7 @@ def test_every_context_is_plain_json_with_the_common_keys(
     }  # fmt: skip
     assert common <= spec.context.keys()
     assert spec.kind == notice.kind.value == spec.context["kind"]
-    assert spec.reminder is (
+    assert notice.reminder is (
         notice.kind
         in {
             NoticeKind.RENEWAL_REMINDER,
@@ -262,6 +272,9 @@ def test_every_context_is_plain_json_with_the_common_keys(
             NoticeKind.PAYMENT_METHOD_EXPIRING,
         }
     )
+    invoice_key = getattr(notice, "invoice_key", None)
+    expected = None if invoice_key is None else numbers[invoice_key]
+    assert spec.context["invoice_number"] == expected
     assert spec.context["customer_name"] == "Acme Corp"
     assert spec.context["links"]["renew"] == f"{PORTAL}/subscriptions/S-1/renew"
 
@@ -363,14 +376,15 @@ def test_qsr_reconciled_and_failed_state_seats_and_amounts() -> None:
     assert failed.context["amount"]["display"] == "$1,044.00"
     assert failed.context["card"] == {"brand": "visa", "last4": "4242"}
     assert failed.recipients == DIRECT_RECIPIENTS
-    assert not failed.reminder
+    assert failed.context["invoice_number"] == story.numbers[story.invoices[1]]
+    assert not NoticeKind(failed.kind).is_reminder
 
 
 def test_auto_renewal_upcoming_then_confirmed_then_failed_then_expired() -> None:
     """19 Ultimate seats × $1,188.00 = $22,572.00 on 2027-01-01; 14 days of grace; expiry."""
     story = direct_story()
     upcoming = story.email(NoticeKind.AUTO_RENEWAL_UPCOMING)
-    assert upcoming.reminder
+    assert NoticeKind(upcoming.kind).is_reminder
     assert upcoming.context["renewal_date"]["iso"] == "2027-01-01"
     assert upcoming.context["seats"] == 19
     assert upcoming.context["amount"]["display"] == "$22,572.00"
@@ -398,7 +412,7 @@ def test_managing_users_lists_the_reconciliation_dates() -> None:
     """Sent the day after purchase and after renewal, with the reconciliation dates of the term."""
     story = direct_story()
     sent = [
-        email_for(state, n, BRAND).context
+        email_for(state, n, BRAND, story.numbers).context
         for state, n in story.sent
         if n.kind is NoticeKind.MANAGING_USERS
     ]
@@ -449,7 +463,7 @@ def test_partner_reminders_and_blocked_renewal_name_the_partner() -> None:
     """Partner subscriptions are reminded to renew and told the partner renews them."""
     story = partner_story()
     reminder = story.email(NoticeKind.RENEWAL_REMINDER)
-    assert reminder.reminder
+    assert NoticeKind(reminder.kind).is_reminder
     assert reminder.recipients == PARTNER_RECIPIENTS
     assert reminder.context["expires_on"] == {
         "long": "January 1, 2027",
@@ -466,7 +480,7 @@ def test_expiring_card_is_named_by_its_last_digits_and_expiry() -> None:
     """A card valid through November 2026 does not cover the renewal on 2027-01-01."""
     story = expiring_card_story()
     spec = story.email(NoticeKind.PAYMENT_METHOD_EXPIRING)
-    assert spec.reminder
+    assert NoticeKind(spec.kind).is_reminder
     assert spec.context["card"] == {
         "brand": "mastercard",
         "last4": "1111",
@@ -563,13 +577,12 @@ def test_an_unknown_locale_falls_back_to_english(locale: str) -> None:
     assert str(resolve_locale(locale)) == "en"
 
 
-def test_a_notice_missing_a_fact_is_refused_clearly() -> None:
-    """A notice without a fact its email states raises NoticeMismatch, naming the fact."""
+def test_an_invoice_email_without_its_number_is_refused_clearly() -> None:
+    """An email about an invoice the service has not numbered raises, naming the invoice."""
     story = start()
     state, notice = story.last(NoticeKind.SUBSCRIPTION_CONFIRMATION)
-    broken = replace(notice, facts={k: v for k, v in notice.facts.items() if k != "seats"})
-    with pytest.raises(ValueError, match="seats"):
-        email_for(state, broken, BRAND)
+    with pytest.raises(LookupError, match="S-1:purchase:2026-01-01"):
+        email_for(state, notice, BRAND, {})
 
 
 def test_handlers_are_pure() -> None:

@@ -16,9 +16,11 @@ from notify.app import create_app
 from notify.config import Settings
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.handlers import Branding
-from notify.keys import BACKGROUND, ENGINE
+from notify.keys import ENGINE, SERVICES
+from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
-from notify.processor import SUBSCRIPTIONS, Processor
+from notify.processing import Processor
+from notify.processing.statements import SUBSCRIPTIONS
 from tests.notify.conftest import Client
 from tests.support import FixedClock, created_data, envelope, signed_headers
 
@@ -30,7 +32,7 @@ class Service:
 
     @property
     def processor(self) -> Processor:
-        return self.client.app[BACKGROUND].processor
+        return self.client.app[SERVICES].processor
 
     async def post(
         self, type_: str, data: dict[str, Any], at: str, msg_id: str | None = None
@@ -287,8 +289,10 @@ async def test_numbers_stay_gapless_across_small_batches(service: Service) -> No
         service.client.app[ENGINE],
         clock=service.clock,
         metrics=Metrics(),
-        branding=Branding(brand="GitLab", portal_url="https://customers.gitlab.example"),
-        mail_from="billing@gitlab.example",
+        enqueuer=Enqueuer(
+            Branding(brand="GitLab", portal_url="https://customers.gitlab.example"),
+            "billing@gitlab.example",
+        ),
         batch_size=2,
     )
     for i in range(1, 6):

@@ -16,8 +16,9 @@ from notify.config import Settings
 from notify.feed import feed_hook
 from notify.handlers import Branding
 from notify.keys import ENGINE
+from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
-from notify.processor import ChangeHook, Processor
+from notify.processing import ChangeHook, Processor
 from tests.notify.conftest import Client
 from tests.notify.test_processor import Service
 from tests.support import FixedClock, created_data
@@ -100,8 +101,7 @@ async def test_two_workers_over_one_audience_do_not_deadlock(
             engine,
             clock=clock,
             metrics=Metrics(),
-            branding=branding,
-            mail_from=settings.mail_from,
+            enqueuer=Enqueuer(branding, settings.mail_from),
             on_change=hooks,
             batch_size=batch_size,
         )

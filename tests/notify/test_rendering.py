@@ -13,10 +13,10 @@ import jinja2
 import pytest
 
 from billingcore.money import Money
-from billingcore.outcomes import NoticeKind
+from billingcore.notices import NoticeKind
 from billingcore.state import Customer
 from notify.handlers import EmailSpec, email_for
-from notify.rendering import (
+from notify.mail.render import (
     TEMPLATES_DIR,
     Rendered,
     Renderer,
@@ -51,7 +51,8 @@ def renderer() -> Renderer:
 
 def send_context(spec: EmailSpec) -> dict[str, Any]:
     """The context as the delivery worker completes it: reminders get an unsubscribe URL."""
-    return {**spec.context, "unsubscribe_url": UNSUBSCRIBE} if spec.reminder else spec.context
+    reminder = NoticeKind(spec.kind).is_reminder
+    return {**spec.context, "unsubscribe_url": UNSUBSCRIBE} if reminder else spec.context
 
 
 def rendered(renderer: Renderer, spec: EmailSpec) -> Rendered:
@@ -66,8 +67,8 @@ def visible(html: str) -> str:
 
 
 def specs() -> Iterator[tuple[str, EmailSpec]]:
-    for name, state, notice in NOTICES:
-        yield name, email_for(state, notice, BRAND)
+    for name, state, notice, numbers in NOTICES:
+        yield name, email_for(state, notice, BRAND, numbers)
 
 
 SPECS = list(specs())
@@ -84,8 +85,9 @@ def test_every_kind_renders_completely(renderer: Renderer, name: str, spec: Emai
     assert "Acme Corp" in out.text and "Acme Corp" in visible(out.html)
     assert out.subject and "\n" not in out.subject and out.subject == out.subject.strip()
     assert f"<title>{htmllib.escape(out.subject, quote=False)}</title>" in out.html
-    assert (UNSUBSCRIBE in out.text) is spec.reminder
-    assert (UNSUBSCRIBE in out.html) is spec.reminder
+    reminder = NoticeKind(spec.kind).is_reminder
+    assert (UNSUBSCRIBE in out.text) is reminder
+    assert (UNSUBSCRIBE in out.html) is reminder
 
 
 def test_the_fixed_subjects_are_exact(renderer: Renderer) -> None:
@@ -156,7 +158,6 @@ def test_html_in_the_customer_name_is_escaped_in_html_and_plain_in_text(
             kind=spec.kind,
             recipients=spec.recipients,
             context={**spec.context, "customer_name": name},
-            reminder=spec.reminder,
         )
         out = rendered(renderer, spec)
         assert "<script>" not in out.html
@@ -250,12 +251,12 @@ def test_rendering_neither_compiles_mjml_nor_parses_templates(
     renderer: Renderer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once loaded, an email is Jinja2 rendering only (DESIGN: templates are compiled once)."""
-    import notify.rendering
+    import notify.mail.render
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("compiled on the per-email path")
 
-    monkeypatch.setattr(notify.rendering, "mjml2html", refuse)
+    monkeypatch.setattr(notify.mail.render, "mjml2html", refuse)
     monkeypatch.setattr(jinja2.Environment, "_parse", refuse)
     for _, spec in SPECS:
         rendered(renderer, spec)

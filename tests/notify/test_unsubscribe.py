@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from notify.app import create_app
 from notify.config import Settings
 from notify.db.models import Unsubscribe
-from notify.delivery import sign_token, unsubscribe_key
+from notify.delivery.tokens import sign_token, unsubscribe_key
 from tests.notify.test_delivery import World, add_rows, drain, row_of, smtp_world
 from tests.smtp import SmtpServer, smtp_server
 

@@ -1,4 +1,9 @@
-"""Turn one outbox row into the email that goes out: render its kind, then assemble it."""
+"""Turn one outbox row into the email that goes out: render its kind, then assemble it.
+
+Reminder kinds (``billingcore.notices.REMINDER_KINDS``, the one place that names them) carry
+List-Unsubscribe with a one-click URL personal to the recipient; every other kind is a
+confirmation, invoice or failure and carries none (CONTRACT §4).
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,11 @@ from email.header import Header
 from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
+from billingcore.notices import REMINDER_KINDS
 from notify.delivery.tokens import sign_token
 from notify.delivery.transports import Outgoing
 
 CRLF = "\r\n"
-
-# The kinds a recipient may opt out of (contract, section 4); every other kind is a
-# confirmation, invoice or failure and carries no List-Unsubscribe.
-REMINDER_KINDS = frozenset({"renewal_reminder", "auto_renewal_upcoming", "payment_method_expiring"})
 
 
 class RenderedLike(Protocol):

@@ -34,9 +34,9 @@ from typing import Any
 import jinja2
 from mjml import mjml2html
 
-from billingcore.outcomes import NoticeKind
+from billingcore.notices import NoticeKind
 
-TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
+TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LAYOUT_DIR = "_layout"
 KIND_FILES = ("subject.txt", "body.mjml", "body.txt")
 
@@ -156,18 +156,31 @@ class Renderer:
         }
         return cls(compiled)
 
+    def subject(self, kind: str, context: Mapping[str, Any]) -> str:
+        """The subject line alone, as ``render`` would write it."""
+        try:
+            compiled = self._compiled[kind]
+        except KeyError:
+            raise UnknownKind(kind) from None
+        return _one_line(kind, compiled.subject.render(context))
+
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         """Render ``kind`` with ``context``; the HTML also sees ``subject``, the rendered one."""
         try:
             compiled = self._compiled[kind]
         except KeyError:
             raise UnknownKind(kind) from None
-        subject = compiled.subject.render(context).strip()
-        if not subject or subject.splitlines() != [subject]:
-            raise SubjectError(f"{kind}: the subject must be one line, got {subject!r}")
+        subject = _one_line(kind, compiled.subject.render(context))
         text = compiled.text.render(context)
         html = compiled.html.render({**context, "subject": subject})
         return Rendered(subject=subject, text=text, html=html)
+
+
+def _one_line(kind: str, rendered: str) -> str:
+    subject = rendered.strip()
+    if not subject or subject.splitlines() != [subject]:
+        raise SubjectError(f"{kind}: the subject must be one line, got {subject!r}")
+    return subject
 
 
 def _read(path: Path) -> str:
