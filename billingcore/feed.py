@@ -1,7 +1,8 @@
 """The in-app feed: which items a subscription's state makes active at a moment.
 
 Rules (CONTRACT §5): ``renewal_upcoming`` 30 days or less before ``term_end`` and not renewed
-(``warning`` from 7 days, else ``info``); ``auto_renewal_failed`` in the grace period
+(``warning`` from 7 days, else ``info``; with the amount of the automatic renewal when it will
+auto-renew, CONTRACT §3 Forecast); ``auto_renewal_failed`` in the grace period
 (``danger``); ``subscription_expired`` (``danger``); ``seat_overage`` while the latest
 ``billable_users`` exceed the seats paid for (``warning``); ``seats_remaining`` when seats are
 nearly used up (``info``, GitLab's documented thresholds); ``qsr_upcoming`` the 7 days before a
@@ -28,6 +29,7 @@ from billingcore.dates import Term, midnight, require_utc
 from billingcore.eligibility import auto_renew_eligibility, qsr_eligibility
 from billingcore.money import Money
 from billingcore.qsr import QUARTERS, qsr_quote
+from billingcore.renewal import plan_auto_renewal
 from billingcore.state import Channel, Status, Subscription
 from billingcore.usage import latest_billable_users
 
@@ -74,6 +76,8 @@ class RenewalUpcoming(FeedItem):
     days_left: int
     auto_renew: bool
     channel: Channel
+    # The automatic renewal's invoice total, when it will auto-renew (CONTRACT §3, Forecast).
+    amount: Money | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -214,6 +218,7 @@ def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItem]) -
     ends_at = midnight(end)
     upcoming = state.status in (Status.ACTIVE, Status.CANCELLED) and state.renewal is None
     if upcoming and ends_at - timedelta(days=RENEWAL_UPCOMING_DAYS) <= at < ends_at:
+        renews = auto_renew_eligibility(state).eligible
         warning = at >= ends_at - timedelta(days=RENEWAL_WARNING_DAYS)
         severity = Severity.WARNING if warning else Severity.INFO
         items.append(
@@ -222,8 +227,9 @@ def _lifecycle_items(state: Subscription, at: datetime, items: list[FeedItem]) -
                 severity=severity,
                 term_end=end,
                 days_left=(end - at.date()).days,
-                auto_renew=auto_renew_eligibility(state).eligible,
+                auto_renew=renews,
                 channel=state.channel,
+                amount=plan_auto_renewal(state).total if renews else None,
                 expires_at=ends_at,
                 dismissible=True,
             )

@@ -78,6 +78,11 @@ class Invoice:
         if self.total != sum_money([line.amount for line in self.lines], self.currency):
             raise InvalidInvoice(f"total {self.total} is not the sum of the lines")
 
+    @property
+    def is_credit(self) -> bool:
+        """A negative total is a credit: the customer is owed, no payment is asked for."""
+        return self.total.amount < 0
+
 
 def build_invoice(
     *,

@@ -71,6 +71,11 @@ class InvoiceNotice(Notice):
     invoice_key: str
     invoice_total: Money
 
+    @property
+    def is_credit(self) -> bool:
+        """The invoice is a credit (a negative total): no payment is asked for (CONTRACT §3)."""
+        return self.invoice_total.amount < 0
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SubscriptionConfirmation(InvoiceNotice):
@@ -118,6 +123,19 @@ class RenewalConfirmation(InvoiceNotice):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RenewalCost:
+    """What renewing for the seats in use would cost: max(seats paid for, latest billable
+    users) × unit price, plus the true-up line where it applies (CONTRACT §3, Forecast)."""
+
+    seats: int
+    unit_price: Money
+    seats_amount: Money
+    true_up_users: int
+    true_up_amount: Money | None
+    total: Money
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RenewalReminder(Notice):
     kind = NoticeKind.RENEWAL_REMINDER
     reminder = True
@@ -126,6 +144,7 @@ class RenewalReminder(Notice):
     tier: Tier
     seats: int
     term: Term
+    renewal: RenewalCost
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -202,11 +202,10 @@ def upgrade(state: Subscription, cmd: Upgrade, now: datetime) -> Result:
         effective_date=cmd.effective_date,
     )
     invoice = issue(state.id, InvoicePurpose.UPGRADE, cmd.key, (credit, charge), cmd.at.date())
+    # A net credit (an upgrade to a lower effective price) asks for no payment: not open.
+    owed = () if invoice.is_credit else (OpenInvoice.of(invoice, cmd.effective_date),)
     new_state = replace(
-        state,
-        tier=cmd.tier,
-        unit_price=price,
-        open_invoices=(*state.open_invoices, OpenInvoice.of(invoice, cmd.effective_date)),
+        state, tier=cmd.tier, unit_price=price, open_invoices=(*state.open_invoices, *owed)
     )
     cause = cause_of(cmd)
     upgraded = UpgradeConfirmation(

@@ -3,7 +3,8 @@
 Rules (CONTRACT §3 Scheduling, §4): ``renewal_reminder`` 90, 45 and 30 days before
 ``term_end`` when the subscription will not auto-renew (for a reason other than a fixable
 block: an expiring card, an unpaid QSR invoice) and was not renewed by hand; of the series only
-the latest due is sent. ``auto_renewal_notice`` 15 days before ``term_end`` when ``auto_renew``
+the latest due is sent; each states what renewing for the seats in use would cost (§3,
+Forecast). ``auto_renewal_notice`` 15 days before ``term_end`` when ``auto_renew``
 is on: ``auto_renewal_upcoming`` when eligible, ``auto_renewal_blocked`` with the reasons when
 not. ``payment_method_expiring`` 30 days before ``term_end`` when the card on file expires
 before it and the card is the only thing that would stop the auto-renewal.
@@ -71,6 +72,7 @@ def _renewal_reminder(state: Subscription, occasion: Occasion, now: datetime) ->
     later = [d for d in REMINDER_DAYS if d < days]
     if any(now >= midnight(end - timedelta(days=d)) for d in later):
         return Applied(state=state)
+    # What renewing for the seats in use would cost: the same plan an automatic renewal makes.
     reminder = RenewalReminder(
         key=notice_key(state.id, NoticeKind.RENEWAL_REMINDER, occasion.due_on.isoformat()),
         cause=cause_of(occasion),
@@ -79,6 +81,7 @@ def _renewal_reminder(state: Subscription, occasion: Occasion, now: datetime) ->
         tier=state.tier,
         seats=state.seats_paid_for,
         term=state.term,
+        renewal=plan_auto_renewal(state).cost(),
     )
     return Applied(state=state, outcomes=(reminder,))
 

@@ -22,7 +22,7 @@ from billingcore.expiry import expire
 from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
 from billingcore.invoices import Invoice, InvoiceLine, InvoicePurpose, issue
 from billingcore.money import Money, round_line, sum_money
-from billingcore.notices import NoticeKind, RenewalConfirmation, notice_key
+from billingcore.notices import NoticeKind, RenewalConfirmation, RenewalCost, notice_key
 from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Rejected, Result, reject
 from billingcore.pricing import unit_price
@@ -52,6 +52,17 @@ class RenewalPlan:
     def seats_amount(self) -> Money:
         """The new term's seats line: the first line of the plan."""
         return self.lines[0].amount
+
+    def cost(self) -> RenewalCost:
+        """The plan as a notice states it (CONTRACT §3, Forecast)."""
+        return RenewalCost(
+            seats=self.seats,
+            unit_price=self.unit_price,
+            seats_amount=self.seats_amount,
+            true_up_users=0 if self.true_up is None else self.true_up.quantity,
+            true_up_amount=None if self.true_up is None else self.true_up.amount,
+            total=self.total,
+        )
 
 
 def renewal_line(

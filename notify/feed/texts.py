@@ -84,10 +84,11 @@ def _renewal_upcoming(item: RenewalUpcoming, c: _Context) -> ItemText:
     days = _plural(item.days_left, "day", "days")
     on = c.day(item.term_end)
     if item.auto_renew:
+        cost = "" if item.amount is None else f" for {c.money(item.amount)}"
         return ItemText(
             title=f"Your {c.brand} subscription renews in {days}",
-            body=f"It renews automatically on {on}. Check your seats and payment method before "
-            "then.",
+            body=f"It renews automatically on {on}{cost}. Check your seats and payment method "
+            "before then.",
             cta=Cta(label="Review subscription", url=c.links["subscription"]),
         )
     if c.partner is not None:

@@ -20,7 +20,7 @@ from babel import Locale
 from billingcore.catalog import Tier
 from billingcore.dates import Term
 from billingcore.money import Money
-from billingcore.notices import InvoiceNotice, Notice
+from billingcore.notices import InvoiceNotice, Notice, RenewalCost
 from billingcore.state import Channel, Deployment, Partner, Subscription
 from notify.handlers.formatting import format_date, format_money, format_term, resolve_locale
 
@@ -65,6 +65,19 @@ class Formatter:
 
     def term(self, term: Term) -> dict[str, Any]:
         return format_term(term, self.locale)
+
+    def renewal(self, cost: RenewalCost) -> dict[str, Any]:
+        """A renewal's cost: its seats line, the true-up line if any, and the total."""
+        true_up = None
+        if cost.true_up_amount is not None:
+            true_up = {"users": cost.true_up_users, "amount": self.money(cost.true_up_amount)}
+        return {
+            "seats": cost.seats,
+            "unit_price": self.money(cost.unit_price),
+            "seats_amount": self.money(cost.seats_amount),
+            "true_up": true_up,
+            "total": self.money(cost.total),
+        }
 
     def card(self, last4: str | None) -> dict[str, Any] | None:
         """The card a payment was tried on: its last 4 digits, and its brand when on file."""
@@ -127,10 +140,12 @@ def common_context(
 ) -> dict[str, Any]:
     """The keys every template may use: kind, brand, customer_name, customer_email,
     subscription_id, locale, deployment, deployment_label, partner, links, tier, current_term,
-    invoice_number (the number the service gave the notice's invoice, for invoice notices)."""
+    invoice_number (the number the service gave the notice's invoice, for invoice notices) and
+    credit (the invoice is a credit: nothing to pay)."""
     state = fmt.state
     partner = partner_of(state)
     number = None
+    credit = isinstance(notice, InvoiceNotice) and notice.is_credit
     if isinstance(notice, InvoiceNotice):
         try:
             number = numbers[notice.invoice_key]
@@ -150,4 +165,5 @@ def common_context(
         "tier": tier_name(state.tier),
         "current_term": fmt.term(state.term),
         "invoice_number": number,
+        "credit": credit,
     }

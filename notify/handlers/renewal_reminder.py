@@ -10,11 +10,13 @@ from notify.handlers.common import Formatter, tier_name
 
 
 def build(notice: RenewalReminder, fmt: Formatter) -> dict[str, Any]:
-    """The expiry date and how to renew (the partner variant: contact the partner)."""
+    """The expiry date, what renewing for the seats in use would cost, and how to renew (the
+    partner variant: contact the partner)."""
     return {
         "expires_on": fmt.day(notice.expires_on),
         "days_before": notice.days_before,
         "tier": tier_name(notice.tier),
         "seats": notice.seats,
         "term": fmt.term(notice.term),
+        "renewal": fmt.renewal(notice.renewal),
     }

@@ -56,9 +56,10 @@ def test_every_kind_has_its_text() -> None:
                 "days_left": 1,
                 "auto_renew": True,
                 "channel": Channel.DIRECT,
+                "amount": Money.of("3480.00", "USD"),
             },
             "Your Acme Cloud subscription renews in 1 day",
-            "renews automatically on January 1, 2027",
+            "renews automatically on January 1, 2027 for $3,480.00",
             ("Review subscription", "https://portal.example/subscriptions/S-1"),
         ),
         (
@@ -68,6 +69,7 @@ def test_every_kind_has_its_text() -> None:
                 "days_left": 7,
                 "auto_renew": False,
                 "channel": Channel.DIRECT,
+                "amount": None,
             },
             "Your Acme Cloud subscription expires in 7 days",
             "will not renew automatically",
@@ -145,6 +147,7 @@ def test_partner_subscriptions_are_sent_to_their_partner() -> None:
         days_left=3,
         auto_renew=False,
         channel=Channel.PARTNER,
+        amount=None,
     )
     assert "Contact Reseller Ltd to renew it" in render(sold, upcoming, BRAND).body
     expired = render(

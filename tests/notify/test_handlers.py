@@ -605,3 +605,18 @@ def test_handlers_are_pure() -> None:
                     or module.startswith("notify.handlers.")
                 )
                 assert allowed, f"{path.name} imports {module}"
+
+
+def test_a_reminder_states_what_renewing_would_cost() -> None:
+    """Not reconciled quarterly, 13 users on 10 seats: renewing costs 13 × $348.00 = $4,524.00
+    plus the true-up of 3 × $348.00, $5,568.00 in all."""
+    story = start(auto_renew=False, qsr_enabled=False).usage("2026-06-01", 13)
+    ctx = story.until("2026-10-04").email(NoticeKind.RENEWAL_REMINDER).context
+    assert ctx["renewal"]["seats"] == 13
+    assert ctx["renewal"]["seats_amount"]["display"] == "$4,524.00"
+    assert ctx["renewal"]["true_up"] == {
+        "users": 3,
+        "amount": {"display": "$1,044.00", "amount": "1044.00", "currency": "USD"},
+    }
+    assert ctx["renewal"]["total"]["display"] == "$5,568.00"
+    assert ctx["credit"] is False

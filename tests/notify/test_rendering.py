@@ -287,3 +287,12 @@ def test_a_placeholder_the_mjml_compile_drops_fails_at_load() -> None:
 </mj-column></mj-section></mj-body></mjml>"""
     with pytest.raises(TemplateLoadError, match="dropped"):
         compile_mjml(source)
+
+
+def test_a_reminder_says_what_renewing_would_cost(renderer: Renderer) -> None:
+    """Both parts state the cost of renewing for the seats in use."""
+    reminder = start(auto_renew=False).until("2026-10-04").email(NoticeKind.RENEWAL_REMINDER)
+    out = rendered(renderer, reminder)
+    phrase = "Renewing for the 10 seats in use would cost"
+    assert f"{phrase} $3,480.00 for a year" in out.text
+    assert f"{phrase} $3,480.00 for a year" in visible(out.html)
