@@ -59,14 +59,41 @@ def _channel_reasons(state: Subscription) -> list[str]:
     return reasons
 
 
+class _LastAnswer:
+    """The answer for the state asked last: a scheduler pass asks the same state several times
+    (each rule family, then once per occasion), and states never change, so the identity of
+    the state is enough to know the answer is still right. One entry: nothing piles up."""
+
+    def __init__(self) -> None:
+        self.state: object = None
+        self.at: object = None
+        self.answer: Eligibility | None = None
+
+    def get(self, state: Subscription, at: object) -> Eligibility | None:
+        if state is self.state and at == self.at:
+            return self.answer
+        return None
+
+    def keep(self, state: Subscription, at: object, answer: Eligibility) -> Eligibility:
+        self.state, self.at, self.answer = state, at, answer
+        return answer
+
+
+_QSR = _LastAnswer()
+_AUTO_RENEW = _LastAnswer()
+
+
 def qsr_eligibility(state: Subscription) -> Eligibility:
     """Whether the subscription takes part in quarterly reconciliation, and why not.
 
     Rule: CONTRACT §3 (QSR: ``qsr_enabled``, channel direct, no purchase order, a 12-month term,
     cloud licensing for self_managed), after GitLab's documented QSR policy.
     """
+    known = _QSR.get(state, None)
+    if known is not None:
+        return known
     reasons = [] if state.qsr_enabled else ["qsr_disabled"]
-    return Eligibility(reasons=tuple(reasons + _channel_reasons(state)))
+    return _QSR.keep(state, None, Eligibility(reasons=tuple(reasons + _channel_reasons(state))))
 
 
 def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligibility:
@@ -78,6 +105,9 @@ def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligi
     expiry month; no card on file is not a block (the invoice is then paid another way).
     Cancelled and expired subscriptions do not renew either.
     """
+    known = _AUTO_RENEW.get(state, at)
+    if known is not None:
+        return known
     renews_on = state.term.end if at is None else at
     reasons: list[str] = []
     if not state.auto_renew:
@@ -91,4 +121,4 @@ def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligi
         reasons.append("card_expires_before_renewal")
     if any(invoice.purpose is InvoicePurpose.QSR for invoice in state.open_invoices):
         reasons.append("unpaid_qsr_invoice")
-    return Eligibility(reasons=tuple(reasons))
+    return _AUTO_RENEW.keep(state, at, Eligibility(reasons=tuple(reasons)))

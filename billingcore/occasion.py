@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from functools import lru_cache
 
 from billingcore.dates import midnight, require_utc
 
@@ -59,8 +60,12 @@ def occasion_key(subscription_id: str, kind: OccasionKind, on: date) -> str:
     return f"{subscription_id}:{kind.value}:{on.isoformat()}"
 
 
+@lru_cache(maxsize=65536)
 def make_occasion(subscription_id: str, kind: OccasionKind, on: date) -> Occasion:
-    """The occasion ``kind`` of ``on`` for a subscription (CONTRACT §3: due at 00:00 UTC)."""
+    """The occasion ``kind`` of ``on`` for a subscription (CONTRACT §3: due at 00:00 UTC).
+
+    Occasions are values, so a scheduler asking about the same dates again gets the same ones.
+    """
     return Occasion(
         subscription_id=subscription_id,
         kind=kind,

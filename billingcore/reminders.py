@@ -13,6 +13,7 @@ before it and the card is the only thing that would stop the auto-renewal.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from billingcore.commands import cause_of
 from billingcore.dates import midnight
@@ -36,18 +37,24 @@ AUTO_RENEWAL_NOTICE_DAYS = 15
 PAYMENT_METHOD_EXPIRING_DAYS = 30
 
 
+@lru_cache(maxsize=8192)
+def _dates(end: date) -> tuple[tuple[date, ...], date, date]:
+    """The reminders', the 15-day notice's and the card warning's dates of a term end."""
+    reminders = tuple(end - timedelta(days=d) for d in REMINDER_DAYS)
+    notice_on = end - timedelta(days=AUTO_RENEWAL_NOTICE_DAYS)
+    return reminders, notice_on, end - timedelta(days=PAYMENT_METHOD_EXPIRING_DAYS)
+
+
 def _calendar(start: date, end: date, deployment: Deployment) -> list[date]:
-    days = (*REMINDER_DAYS, AUTO_RENEWAL_NOTICE_DAYS, PAYMENT_METHOD_EXPIRING_DAYS)
-    return [end - timedelta(days=d) for d in days]
+    reminders, notice_on, expiring_on = _dates(end)
+    return [*reminders, notice_on, expiring_on]
 
 
 def _due(state: Subscription, window: Window, found: Found) -> None:
     if state.renewal is not None or state.status not in (Status.ACTIVE, Status.CANCELLED):
         return
-    end = state.term.end
-    wanted = [d for d in (end - timedelta(days=days) for days in REMINDER_DAYS) if window.holds(d)]
-    notice_on = end - timedelta(days=AUTO_RENEWAL_NOTICE_DAYS)
-    expiring_on = end - timedelta(days=PAYMENT_METHOD_EXPIRING_DAYS)
+    reminders, notice_on, expiring_on = _dates(state.term.end)
+    wanted = [d for d in reminders if window.holds(d)]
     active_auto = state.status is Status.ACTIVE and state.auto_renew
     if not wanted and not (active_auto and (window.holds(notice_on) or window.holds(expiring_on))):
         return

@@ -27,7 +27,7 @@ from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Rejected, Result, reject
 from billingcore.pricing import unit_price
 from billingcore.rules import Family, Found, Window, command_rule
-from billingcore.state import OpenInvoice, ScheduledRenewal, Status, Subscription
+from billingcore.state import OpenInvoice, ScheduledRenewal, Status, Subscription, evolve
 from billingcore.trueup import true_up_line
 from billingcore.usage import latest_billable_users, latest_report
 
@@ -176,7 +176,7 @@ def new_term(
         "applied_keys": state.applied_keys if same_term else frozenset(),
     }
     fields.update(changes)
-    return replace(state, **fields)
+    return evolve(state, **fields)
 
 
 def _confirmation(

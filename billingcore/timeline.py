@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -35,10 +35,10 @@ from billingcore import (
 )
 from billingcore.commands import Command, CreateSubscription, CustomerCommand, EventCommand
 from billingcore.dates import first_midnight_at_or_after, midnight, require_utc
-from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion
+from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion, occasion_key
 from billingcore.outcomes import Applied, Outcome, Rejected, Result, reject
 from billingcore.rules import CommandRule, Due, Family, OccasionRule, Window
-from billingcore.state import Deployment, Status, Subscription
+from billingcore.state import Deployment, Status, Subscription, evolve
 
 FAMILIES: tuple[Family, ...] = (
     purchase.FAMILY,
@@ -112,8 +112,12 @@ def _collect(state: Subscription, window: Window) -> list[Occasion]:
     for due in _DUE:
         due(state, window, found)
     found.sort(key=lambda item: (item[0], RUN_ORDER[item[1]]))
-    made = (make_occasion(state.id, kind, on) for on, kind in found)
-    return [occasion for occasion in made if occasion.key not in state.applied_keys]
+    applied = state.applied_keys
+    return [
+        make_occasion(state.id, kind, on)
+        for on, kind in found
+        if occasion_key(state.id, kind, on) not in applied
+    ]
 
 
 def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occasion]:
@@ -154,8 +158,16 @@ def apply(state: Subscription | None, command: Command, now: datetime) -> Result
     Rule: CONTRACT §2 (event types), §3 (arithmetic), §4 (notices; each (subscription, kind,
     occasion) once). Rejected: commands for an unknown subscription other than
     CreateSubscription, CreateSubscription for an existing one, and each refusal listed with
-    its rule. A key already applied in this term changes nothing.
+    its rule. A key already applied in this term changes nothing; an occasion the state no
+    longer makes due on its date changes nothing either.
     """
+    return _apply(state, command, now, known_due=False)
+
+
+def _apply(
+    state: Subscription | None, command: Command, now: datetime, *, known_due: bool
+) -> Result:
+    # ``known_due``: the caller has just found the occasion due in this very state.
     if state is None:
         if isinstance(command, CreateSubscription):
             return purchase.create(command)
@@ -174,13 +186,16 @@ def apply(state: Subscription | None, command: Command, now: datetime) -> Result
             f"command for {command.subscription_id} applied to {state.id}",
         )
     if isinstance(command, Occasion):
-        result = _occasion(state, command, now)
+        if known_due:
+            result = OCCASION_RULES[command.kind](state, command, now)
+        else:
+            result = _occasion(state, command, now)
     else:
         result = COMMAND_RULES[type(command)](state, command, now)
     if isinstance(result, Rejected):
         return result
     return Applied(
-        state=replace(result.state, applied_keys=result.state.applied_keys | {command.key}),
+        state=evolve(result.state, applied_keys=result.state.applied_keys | {command.key}),
         outcomes=result.outcomes,
     )
 
@@ -211,8 +226,7 @@ class Advanced:
     """What ``advance`` did.
 
     ``state`` is None while the subscription does not exist (its commands are all ``held``).
-    ``through``: every occasion due before it is applied. ``next_due``: the earliest occasion
-    still to come.
+    ``through``: every occasion due before it is applied.
     """
 
     state: Subscription | None
@@ -220,7 +234,13 @@ class Advanced:
     rejected: dict[str, Rejected]
     held: tuple[str, ...]
     through: datetime | None
-    next_due: datetime | None
+
+    @property
+    def next_due(self) -> datetime | None:
+        """The earliest occasion still to come (worked out when asked: not every caller does)."""
+        if self.state is None or self.through is None:
+            return None
+        return next_due(self.state, self.through - TICK)
 
     @property
     def outcomes(self) -> tuple[Outcome, ...]:
@@ -241,17 +261,24 @@ class _Run:
     """The mutable walk behind ``advance``: a state, its cursor, and what happened."""
 
     def __init__(
-        self, state: Subscription | None, through: datetime | None, now: datetime, limit: int
+        self,
+        state: Subscription | None,
+        through: datetime | None,
+        now: datetime,
+        limit: int,
+        on_time: bool,
     ) -> None:
         self.state = state
         self.through = through
         self.now = now
         self.limit = limit
+        self.on_time = on_time
         self.steps: list[Step] = []
         self.rejected: dict[str, Rejected] = {}
 
-    def apply(self, command: Command) -> None:
-        result = apply(self.state, command, self.now)
+    def apply(self, command: Command, *, known_due: bool = False) -> None:
+        now = command.due if self.on_time and isinstance(command, Occasion) else self.now
+        result = _apply(self.state, command, now, known_due=known_due)
         if isinstance(result, Rejected):
             self.rejected[command.key] = result
             return
@@ -269,7 +296,7 @@ class _Run:
             if len(seen) == self.limit:
                 raise RuntimeError(f"{state.id}: occasions keep falling due; stopped at {until}")
             seen.add(pending[0].key)
-            self.apply(pending[0])
+            self.apply(pending[0], known_due=True)
             state = self.state
             assert state is not None
         self.through = until
@@ -282,6 +309,7 @@ def advance(
     through: datetime | None,
     now: datetime,
     max_occasions: int = MAX_OCCASIONS_PER_RUN,
+    on_time: bool = False,
 ) -> Advanced:
     """Advance a subscription to ``now``: each command in time order, each after what fell due
     before it, then what fell due by ``now`` (occasions due at ``now`` included).
@@ -292,10 +320,12 @@ def advance(
     stored state (None for a subscription not created yet); a command that happened before it
     is applied to the state as it stands (what was applied is never undone). More than
     ``max_occasions`` occasions in a row is a bug in a rule: RuntimeError, not a silent skip.
+    Each occasion is applied at ``now`` (when a scheduler gets to it), or with ``on_time`` at its
+    own due moment, as a scheduler that runs on time applies it (the forecast's walk).
     """
     require_utc(now, "now")
     until = now + TICK
-    run = _Run(state, through, now, max_occasions)
+    run = _Run(state, through, now, max_occasions, on_time)
     work: list[EventCommand] = sorted(commands, key=order)
     held: list[EventCommand] = []
     while work:
@@ -313,13 +343,10 @@ def advance(
         run.occasions_until(min(command.at, until))
         run.apply(command)
     run.occasions_until(until)
-    final = run.state
-    cursor = run.through
     return Advanced(
-        state=final,
+        state=run.state,
         steps=tuple(run.steps),
         rejected=run.rejected,
         held=tuple(c.key for c in held),
-        through=cursor,
-        next_due=None if final is None or cursor is None else next_due(final, cursor - TICK),
+        through=run.through,
     )

@@ -16,7 +16,7 @@ from notify.keys import CLOCK, ENGINE, INBOX, METRICS, SERVICES, SETTINGS, VERIF
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
 from notify.services import open_services
-from notify.web import admin, admin_suppressions, ops, unsubscribe
+from notify.web import admin, admin_forecast, admin_suppressions, ops, unsubscribe
 from webhooks.route import webhook_handler
 from webhooks.schemas import MAX_BODY_BYTES
 from webhooks.signature import Verifier
@@ -82,5 +82,6 @@ def create_app(
     unsubscribe.add_routes(app)
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)
+    admin_forecast.add_routes(app)
     install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
     return app

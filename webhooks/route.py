@@ -18,7 +18,7 @@ from aiohttp import web
 
 from webhooks.problems import problem
 from webhooks.receipt import Answer, Receipt, ReceiptStore, StorageUnavailable
-from webhooks.schemas import MAX_BODY_BYTES, InvalidData, MalformedBody, parse_event
+from webhooks.schemas import MAX_BODY_BYTES, InvalidData, WebhookBodyError, parse_event
 from webhooks.signature import InvalidWebhookId, SignatureError, Verifier, validate_webhook_id
 from webhooks.translate import Origin, to_command
 
@@ -75,13 +75,8 @@ async def _handle(
 
     try:
         event = parse_event(body)
-    except MalformedBody as exc:
-        return problem(400, "malformed-body", str(exc))
-    except InvalidData as exc:
-        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
-        return problem(
-            422, "invalid-data", f"{len(errors)} field(s) failed validation", errors=errors
-        )
+    except WebhookBodyError as exc:
+        return body_problem(exc)
 
     command = None
     if not isinstance(event.data, dict):
@@ -113,6 +108,17 @@ async def _handle(
         )
     status = 200 if answer is Answer.DUPLICATE else 202
     return web.json_response({"id": msg_id, "status": answer.value}, status=status)
+
+
+def body_problem(exc: WebhookBodyError) -> web.Response:
+    """The answer to a body that cannot be accepted: 400 when it is not a well-formed event,
+    422 listing every failing field when a known type's data is invalid (CONTRACT §2)."""
+    if isinstance(exc, InvalidData):
+        errors = [{"field": e.field, "message": e.message} for e in exc.errors]
+        return problem(
+            422, "invalid-data", f"{len(errors)} field(s) failed validation", errors=errors
+        )
+    return problem(400, "malformed-body", str(exc))
 
 
 async def _read_capped(request: web.Request) -> bytes | None:

@@ -66,17 +66,14 @@ def decode(row: Any) -> StoredEvent:
 _Payment = RecordPaymentSucceeded | RecordPaymentFailed
 
 
-async def resolve_invoices(
-    conn: AsyncConnection, events: Iterable[StoredEvent], numbers: Numbers
-) -> list[StoredEvent]:
-    """The events with each payment's ``invoice_key`` filled in where its number names an
-    invoice of that subscription; the numbers found are remembered in ``numbers``."""
-    events = list(events)
-    payments = [e for e in events if isinstance(e.command, _Payment)]
-    if not payments:
-        return events
-    wanted = [e.command for e in payments if isinstance(e.command, _Payment)]
-    found: dict[tuple[str, str], str] = {}
+async def invoice_keys(
+    conn: AsyncConnection, payments: Iterable[RecordPaymentSucceeded | RecordPaymentFailed]
+) -> dict[tuple[str, str], str]:
+    """(invoice number, subscription) → the core's key, for each stored invoice the payments
+    name (one query)."""
+    wanted = list(payments)
+    if not wanted:
+        return {}
     rows = await conn.execute(
         INVOICES_BY_NUMBER,
         {
@@ -84,18 +81,33 @@ async def resolve_invoices(
             "ids": sorted({c.subscription_id for c in wanted}),
         },
     )
-    for number, subscription_id, key in rows:
-        found[(number, subscription_id)] = key
-        numbers.know(key, number)
-    return [_resolved(event, found) for event in events]
+    return {(number, sub): key for number, sub, key in rows}
 
 
-def _resolved(event: StoredEvent, found: dict[tuple[str, str], str]) -> StoredEvent:
-    command = event.command
+def with_invoice_key(command: EventCommand, found: dict[tuple[str, str], str]) -> EventCommand:
+    """``command`` with the core's key of the invoice it names, when it is a payment."""
     if not isinstance(command, _Payment):
-        return event
-    key = found.get((command.invoice_number, command.subscription_id))
-    return replace(event, command=replace(command, invoice_key=key))
+        return command
+    return replace(
+        command, invoice_key=found.get((command.invoice_number, command.subscription_id))
+    )
+
+
+async def resolve_invoices(
+    conn: AsyncConnection, events: Iterable[StoredEvent], numbers: Numbers
+) -> list[StoredEvent]:
+    """The events with each payment's ``invoice_key`` filled in where its number names an
+    invoice of that subscription; the numbers found are remembered in ``numbers``."""
+    events = list(events)
+    found = await invoice_keys(conn, (e.command for e in events if isinstance(e.command, _Payment)))
+    for (number, _), key in found.items():
+        numbers.know(key, number)
+    return [
+        event
+        if event.command is None
+        else replace(event, command=with_invoice_key(event.command, found))
+        for event in events
+    ]
 
 
 def commands(events: Sequence[StoredEvent]) -> list[EventCommand]:

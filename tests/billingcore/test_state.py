@@ -25,6 +25,7 @@ from billingcore.state import (
     OpenInvoice,
     Status,
     UsageReport,
+    evolve,
 )
 from billingcore.usage import latest_billable_users, latest_report, max_users, with_usage
 
@@ -241,3 +242,14 @@ def test_open_invoice_of_an_invoice() -> None:
 def test_usage_helper_from_factories() -> None:
     """The factory's usage() goes through apply."""
     assert latest_billable_users(usage(subscription(), "2026-02-01", 3)) == 3
+
+
+def test_evolve_is_replace_and_refuses_unknown_fields() -> None:
+    """``evolve`` gives what ``dataclasses.replace`` gives, and names a field that is not one."""
+    state = subscription()
+    assert evolve(state, seats_paid_for=12, auto_renew=False) == replace(
+        state, seats_paid_for=12, auto_renew=False
+    )
+    assert evolve(state) == state and evolve(state) is not state
+    with pytest.raises(TypeError, match="no field 'seats'"):
+        evolve(state, seats=3)
