@@ -3,7 +3,8 @@
 Errors::
 
     WebhookBodyError
-     ├── MalformedBody        not UTF-8, not JSON, or a malformed envelope (answer 400)
+     ├── MalformedBody        not UTF-8, not JSON (a repeated key counts as not JSON), or a
+     │                        malformed envelope (answer 400)
      │    └── BodyTooLarge    more than 256 KiB (answer 413; the route checks first)
      └── InvalidData          a known type whose ``data`` fails validation (answer 422),
                               with every failing field as a dotted path from the body root
@@ -31,8 +32,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, from_json
+from pydantic_core import ErrorDetails
 
+from webhooks import strictjson
 from webhooks.fields import (
     MAX_TERM_YEARS,
     Channel,
@@ -420,10 +422,8 @@ def _decode(body: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise MalformedBody(f"the body is not UTF-8 (byte {exc.start})") from None
     try:
-        # The parser refuses NaN and Infinity and nesting deeper than 200 levels, without
-        # recursing in Python.
-        decoded = from_json(body, allow_inf_nan=False)
-    except ValueError as exc:
+        decoded = strictjson.loads(body)
+    except strictjson.InvalidJson as exc:
         raise MalformedBody(f"the body is not valid JSON: {exc}") from None
     if type(decoded) is not dict:
         raise MalformedBody("the body must be a JSON object")

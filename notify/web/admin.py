@@ -26,6 +26,7 @@ from notify.clock import ClockWentBack, DatabaseClock
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.keys import BACKGROUND, CLOCK, ENGINE
 from notify.web.auth import admin_refusal
+from notify.web.bodies import json_body
 from webhooks.problems import problem
 
 _EVENTS = cast(Table, InboxEvent.__table__)
@@ -156,8 +157,8 @@ async def get_clock(request: web.Request) -> web.Response:
 
 
 async def set_clock(request: web.Request) -> web.Response:
+    body = await json_body(request)
     try:
-        body = await request.json()
         when = datetime.fromisoformat(body["now"])
         if when.tzinfo is None:
             raise ValueError("no offset")
