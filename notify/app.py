@@ -18,7 +18,7 @@ from notify.inbox import Inbox, stop_writer
 from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
-from notify.web import admin, admin_suppressions, ops, unsubscribe
+from notify.web import admin, admin_suppressions, errors, ops, unsubscribe
 from webhooks.route import MAX_BODY, webhook_handler
 from webhooks.signature import Verifier
 
@@ -43,7 +43,7 @@ def create_app(
 ) -> web.Application:
     """Build the HTTP application; its database and, with ``run_worker``, the background work
     (processor, scheduler, delivery) start and stop with it."""
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[errors.problems])
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
 
