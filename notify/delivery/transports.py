@@ -7,8 +7,10 @@ Errors::
     │                        answers that are about this service rather than the recipient
     │                        (authentication, sender refused): fixing the configuration
     │                        should let the waiting rows go out
-    └── PermanentFailure     the server refused this recipient or this message with a 5xx;
-                             ``suppress`` says the address should not be mailed again
+    └── PermanentFailure     the server refused this recipient or this message with a 5xx
+                             (``suppress``: the address should not be mailed again), or the
+                             message cannot travel at all: an address without an IDNA form, a
+                             non-ASCII local part and a server without SMTPUTF8 (not suppressed)
 
 aiosmtplib's exceptions are translated here, once; nothing else imports aiosmtplib.
 """
@@ -31,6 +33,7 @@ from typing import Protocol
 import aiosmtplib
 
 from notify.config import SmtpSettings
+from notify.delivery.addresses import UnencodableAddress, needs_smtputf8, wire_address
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +148,11 @@ class SmtpTransport:
         )
 
     async def send(self, message: Outgoing, recipient: str) -> None:
-        sender, data = message.sender, message.data
+        try:
+            sender, recipient = wire_address(message.sender), wire_address(recipient)
+        except UnencodableAddress as exc:
+            raise PermanentFailure(str(exc), suppress=False) from None
+        data = message.data
         async with self._slots:
             client = self._idle.pop() if self._idle else self._client()
             reusable = False
@@ -174,14 +181,14 @@ class SmtpTransport:
         if not reused:
             await client.connect()
         try:
-            await client.sendmail(sender, [recipient], data)
+            await _sendmail(client, sender, recipient, data)
         except aiosmtplib.SMTPServerDisconnected:
             if not reused:
                 raise
             log.info("smtp.reconnecting")
             client.close()
             await client.connect()
-            await client.sendmail(sender, [recipient], data)
+            await _sendmail(client, sender, recipient, data)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -189,6 +196,24 @@ class SmtpTransport:
             with contextlib.suppress(*_TRANSLATED):
                 await client.quit(timeout=5)
             client.close()
+
+
+async def _sendmail(client: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """One transaction; with SMTPUTF8 when an address has a non-ASCII local part."""
+    international = [a for a in (recipient, sender) if needs_smtputf8(a)]
+    if not international:
+        await client.sendmail(sender, [recipient], data)
+        return
+    try:
+        await client.sendmail(sender, [recipient], data, mail_options=["SMTPUTF8"])
+    except aiosmtplib.SMTPNotSupported as exc:
+        # Raised after EHLO, before MAIL: the server does not offer the extension, and no retry
+        # changes that (another server might: an operator can requeue the row).
+        raise PermanentFailure(
+            f"the SMTP server does not offer SMTPUTF8, which {international[0]} needs: "
+            f"a non-ASCII local part has no ASCII form ({exc})",
+            suppress=False,
+        ) from exc
 
 
 def eml_name(message_id: str) -> str:
