@@ -18,7 +18,7 @@ from notify.inbox import Inbox, stop_writer
 from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
-from notify.web import admin, admin_suppressions, errors, ops, unsubscribe
+from notify.web import admin, admin_suppressions, errors, limits, ops, unsubscribe
 from webhooks.route import MAX_BODY, webhook_handler
 from webhooks.signature import Verifier
 
@@ -40,10 +40,13 @@ def create_app(
     run_worker: bool = True,
     clock: Clock | None = None,
     announce_secret: Callable[[str], None] = _announce_secret,
+    bounds: limits.Limits | None = None,
 ) -> web.Application:
     """Build the HTTP application; its database and, with ``run_worker``, the background work
-    (processor, scheduler, delivery) start and stop with it."""
+    (processor, scheduler, delivery) start and stop with it; ``bounds`` limit slow and idle
+    clients (notify.web.limits)."""
     app = web.Application(client_max_size=MAX_BODY + 1024, middlewares=[errors.problems])
+    limits.install(app, bounds)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
 

@@ -24,6 +24,7 @@ from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
 from notify.metrics import Metrics
+from notify.web.limits import CONNECTIONS, GuardedSite
 
 log = logging.getLogger("notify")
 
@@ -78,9 +79,10 @@ async def _migrate(settings: Settings) -> int:
 
 async def _serve(settings: Settings, *, worker: bool) -> int:
     app = create_app(settings, run_worker=worker)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    idle = app[CONNECTIONS].limits.idle_timeout
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=idle)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024, reuse_address=True)
+    site = GuardedSite(runner, settings.host, settings.port)
     await site.start()
     print(f"notify: listening on http://{settings.host}:{settings.port}", flush=True)
     stop = asyncio.Event()
