@@ -80,7 +80,7 @@ def create_app(
         "/webhooks",
         webhook_handler(verifier=lambda: app[VERIFIER], store=lambda: app[INBOX], observe=observe),
     )
-    ops.add_routes(app)
+    ops.add_routes(app, smtp=settings.smtp if run_worker else None)
     unsubscribe.add_routes(app)
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)

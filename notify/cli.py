@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from notify import startup
 from notify.app import create_app
 from notify.background import Background
 from notify.clock import business_clock
@@ -24,6 +25,8 @@ from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
 from notify.metrics import Metrics
+from notify.startup import StartupError
+from notify.web import worker_ops
 from notify.web.limits import CONNECTIONS, GuardedSite
 
 log = logging.getLogger("notify")
@@ -52,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    delivers = args.command == "worker" or (args.command == "serve" and not args.no_worker)
+    try:
+        asyncio.run(startup.check(settings, delivers=delivers))
+    except StartupError as exc:
+        print(f"notify: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
@@ -100,10 +109,12 @@ async def _worker(settings: Settings) -> int:
     engine = create_engine(settings.database_url)
     try:
         await migrate(engine)
+        metrics = Metrics()
         background = Background(
-            settings, engine, business_clock(settings.test_clock, engine), Metrics()
+            settings, engine, business_clock(settings.test_clock, engine), metrics
         )
         await background.start()
+        ops = await worker_ops.start(settings, engine, metrics) if settings.metrics_port else None
         assert background.delivery is not None
         print(f"notify: worker {background.delivery.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
@@ -112,6 +123,8 @@ async def _worker(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("notify.stopping")
+        if ops is not None:
+            await ops.cleanup()
         await background.stop()
     finally:
         await engine.dispose()

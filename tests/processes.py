@@ -81,9 +81,13 @@ def _read_until(
 
 @contextmanager
 def running_service(
-    env: dict[str, str], cwd: Path, args: tuple[str, ...] = ("serve",)
+    env: dict[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = ("serve",),
+    ready: str = "listening on",
 ) -> Iterator[Service]:
-    """Start ``notify serve`` and yield once it listens; stop it (SIGTERM) afterwards."""
+    """Start ``notify serve`` (or ``args``) and yield once it prints ``ready``; stop it
+    (SIGTERM) afterwards."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
     full_env.update({"NOTIFY_PORT": str(port), **env})
@@ -96,7 +100,7 @@ def running_service(
     )
     service = Service(proc=proc, url=f"http://127.0.0.1:{port}")
     try:
-        _read_until(proc, "listening on", service.output, timeout=60)
+        _read_until(proc, ready, service.output, timeout=60)
         yield service
     finally:
         service.stop()

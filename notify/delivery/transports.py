@@ -216,6 +216,28 @@ async def _sendmail(client: aiosmtplib.SMTP, sender: str, recipient: str, data: 
         ) from exc
 
 
+async def probe(settings: SmtpSettings, within: float) -> str | None:
+    """None when the SMTP server accepts a session (greeting, TLS and login as configured),
+    else why not, in one line. Sends nothing but EHLO and QUIT."""
+    client = aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        use_tls=settings.implicit_tls,
+        start_tls=settings.starttls,
+        timeout=within,
+    )
+    try:
+        await client.connect()
+        await client.quit()
+    except _TRANSLATED as exc:
+        return " ".join(f"{type(exc).__name__}: {exc}".split())
+    finally:
+        client.close()
+    return None
+
+
 def eml_name(message_id: str) -> str:
     """The file name for a Message-ID: stable, so a retry replaces the earlier file."""
     inner = message_id.strip().removeprefix("<").removesuffix(">")
