@@ -202,10 +202,12 @@ def parse_timestamp(value: Any) -> datetime:
             zone = timezone(-offset if sign == "-" else offset)
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, zone
-        )
-    except ValueError:
+        ).astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a valid local time whose UTC falls outside years 1-9999
+        # (0001-01-01T00:30:00+01:00).
         raise fail("timestamp_invalid", "is not a valid date and time") from None
-    return moment.astimezone(UTC)
+    return moment
 
 
 def parse_last4(value: Any) -> str:

@@ -27,6 +27,7 @@ from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.keys import BACKGROUND, CLOCK, ENGINE
 from notify.web.auth import admin_refusal
 from notify.web.bodies import json_body
+from webhooks.fields import parse_timestamp
 from webhooks.problems import problem
 
 _EVENTS = cast(Table, InboxEvent.__table__)
@@ -159,9 +160,7 @@ async def get_clock(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     body = await json_body(request)
     try:
-        when = datetime.fromisoformat(body["now"])
-        if when.tzinfo is None:
-            raise ValueError("no offset")
+        when = parse_timestamp(body["now"])
     except (ValueError, KeyError, TypeError):
         return problem(
             422,
