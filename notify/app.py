@@ -18,7 +18,7 @@ from notify.inbox import Inbox, stop_writer
 from notify.keys import BACKGROUND, CLOCK, ENGINE, INBOX, METRICS, SETTINGS, VERIFIER
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
-from notify.web import admin, admin_suppressions, errors, limits, ops, unsubscribe
+from notify.web import admin, admin_suppressions, errors, limits, openapi, ops, unsubscribe
 from webhooks.route import MAX_BODY, webhook_handler
 from webhooks.signature import Verifier
 
@@ -81,6 +81,7 @@ def create_app(
         webhook_handler(verifier=lambda: app[VERIFIER], store=lambda: app[INBOX], observe=observe),
     )
     ops.add_routes(app, smtp=settings.smtp if run_worker else None)
+    openapi.add_route(app)
     unsubscribe.add_routes(app)
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)

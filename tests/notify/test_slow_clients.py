@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -21,46 +17,10 @@ from aiohttp import web
 from notify.app import create_app
 from notify.config import Settings
 from notify.web import errors, limits
-from tests.processes import NOTIFY, free_port
+from tests.processes import free_port, logging_service
 from tests.support import SECRET_TEXT, created_data, envelope, signed_headers
 
 FILE_LIMIT = 256
-# Sets the file limit, then becomes `notify`: no preexec_fn, which is unsafe in a test process
-# with threads.
-LAUNCHER = (
-    "import os, resource, sys; "
-    "limit = int(sys.argv[1]); "
-    "resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)); "
-    "os.execv(sys.argv[2], sys.argv[2:])"
-)
-
-
-@contextmanager
-def serve(env: dict[str, str], cwd: Path, file_limit: int) -> Iterator[str]:
-    """``notify serve`` under ``file_limit``; its output goes to a file, so that however much it
-    logs it never waits on a pipe nobody reads."""
-    port = free_port()
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
-    full_env.update({"NOTIFY_PORT": str(port), **env})
-    log = cwd / "serve.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-c", LAUNCHER, str(file_limit), NOTIFY, "serve"],
-            env=full_env,
-            cwd=cwd,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while b"listening on" not in log.read_bytes():
-            assert proc.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
 
 
 def closed_by_peer(sock: socket.socket) -> bool:
@@ -86,7 +46,8 @@ def test_health_and_webhooks_answer_while_more_connections_than_files_are_held(
     still answers /healthz, /readyz and POST /webhooks within a second: it closes the
     connections that waited longest instead of running out of descriptors."""
     env = {"NOTIFY_DATABASE_URL": db_url, "NOTIFY_WEBHOOK_SECRETS": SECRET_TEXT}
-    with serve(env, tmp_path, FILE_LIMIT) as address:
+    with logging_service(env, tmp_path, file_limit=FILE_LIMIT) as url:
+        address = url.removeprefix("http://")
         host, port = address.split(":")
         idle = [socket.create_connection((host, int(port))) for _ in range(400)]
         try:
@@ -111,8 +72,8 @@ def test_a_trickled_head_is_cut_off_within_the_head_timeout(tmp_path: Path) -> N
     head timeout (5 s) has passed, without an answer; a connection that sends nothing is
     closed as well."""
     env = {"NOTIFY_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/notify.db"}
-    with serve(env, tmp_path, 1024) as address:
-        host, port = address.split(":")
+    with logging_service(env, tmp_path) as url:
+        host, port = url.removeprefix("http://").split(":")
         silent = socket.create_connection((host, int(port)))
         trickle = socket.create_connection((host, int(port)))
         started = time.monotonic()
