@@ -119,6 +119,18 @@ def translate(exc: BaseException) -> DeliveryError:
 _TRANSLATED = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
+def _client(settings: SmtpSettings, timeout: float) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        use_tls=settings.implicit_tls,
+        start_tls=settings.starttls,
+        timeout=timeout,
+    )
+
+
 class SmtpTransport:
     """SMTP through a small pool of connections that stay open across messages.
 
@@ -136,16 +148,7 @@ class SmtpTransport:
         self._idle: list[aiosmtplib.SMTP] = []
 
     def _client(self) -> aiosmtplib.SMTP:
-        s = self._settings
-        return aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            username=s.username,
-            password=s.password,
-            use_tls=s.implicit_tls,
-            start_tls=s.starttls,
-            timeout=self._timeout,
-        )
+        return _client(self._settings, self._timeout)
 
     async def send(self, message: Outgoing, recipient: str) -> None:
         try:
@@ -219,15 +222,7 @@ async def _sendmail(client: aiosmtplib.SMTP, sender: str, recipient: str, data: 
 async def probe(settings: SmtpSettings, within: float) -> str | None:
     """None when the SMTP server accepts a session (greeting, TLS and login as configured),
     else why not, in one line. Sends nothing but EHLO and QUIT."""
-    client = aiosmtplib.SMTP(
-        hostname=settings.host,
-        port=settings.port,
-        username=settings.username,
-        password=settings.password,
-        use_tls=settings.implicit_tls,
-        start_tls=settings.starttls,
-        timeout=within,
-    )
+    client = _client(settings, within)
     try:
         await client.connect()
         await client.quit()

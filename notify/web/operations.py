@@ -66,6 +66,7 @@ TOO_LARGE = problem("the body is larger than the limit")
 SLOW_BODY = problem("the body did not arrive in time")
 INVALID = problem("the body is JSON but not what this route takes; errors lists the fields")
 RATE_LIMITED = problem("too many requests with this feed token")
+NOT_A_LINK = problem("not a valid unsubscribe link")
 
 SECURITY: Final[dict[str, Schema]] = {
     "admin": {"type": "http", "scheme": "bearer", "description": "NOTIFY_ADMIN_TOKEN"},
@@ -313,7 +314,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         tags=("unsubscribe",),
         answers={
             200: Answer("a page with the button", STRING, HTML),
-            404: problem("not a valid unsubscribe link"),
+            404: NOT_A_LINK,
             503: UNAVAILABLE,
         },
     ),
@@ -324,7 +325,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
         tags=("unsubscribe",),
         answers={
             200: Answer("confirmed", STRING, HTML),
-            404: problem("not a valid unsubscribe link"),
+            404: NOT_A_LINK,
             503: UNAVAILABLE,
         },
     ),
