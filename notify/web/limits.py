@@ -198,6 +198,10 @@ class _Guard(asyncio.Protocol):
         # One timer per connection, moved forward lazily: a keep-alive connection answering
         # request after request does not schedule a timer per request.
         self._deadline = self._loop.time() + delay
+        if self._timer is not None and self._timer.when() > self._deadline:
+            # An earlier deadline than the timer's (a head after an idle wait): move it.
+            self._timer.cancel()
+            self._timer = None
         if self._timer is None:
             self._timer = self._loop.call_at(self._deadline, self._expire)
 
