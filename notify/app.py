@@ -16,7 +16,16 @@ from notify.keys import CLOCK, ENGINE, INBOX, METRICS, SERVICES, SETTINGS, VERIF
 from notify.metrics import Metrics
 from notify.secrets import webhook_secrets
 from notify.services import open_services
-from notify.web import admin, admin_forecast, admin_suppressions, ops, unsubscribe
+from notify.web import (
+    admin,
+    admin_forecast,
+    admin_suppressions,
+    errors,
+    limits,
+    openapi,
+    ops,
+    unsubscribe,
+)
 from webhooks.route import webhook_handler
 from webhooks.schemas import MAX_BODY_BYTES
 from webhooks.signature import Verifier
@@ -39,10 +48,13 @@ def create_app(
     run_worker: bool = True,
     clock: Clock | None = None,
     announce_secret: Callable[[str], None] = _announce_secret,
+    bounds: limits.Limits | None = None,
 ) -> web.Application:
     """Build the HTTP application; its database and, with ``run_worker``, the background work
-    (processor, scheduler, delivery) start and stop with it."""
-    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+    (processor, scheduler, delivery) start and stop with it; ``bounds`` limit slow and idle
+    clients (notify.web.limits)."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES + 1024, middlewares=[errors.problems])
+    limits.install(app, bounds)
     app[SETTINGS] = settings
     app[METRICS] = metrics = Metrics()
 
@@ -78,7 +90,8 @@ def create_app(
         "/webhooks",
         webhook_handler(verifier=lambda: app[VERIFIER], store=lambda: app[INBOX], observe=observe),
     )
-    ops.add_routes(app)
+    ops.add_routes(app, smtp=settings.smtp if run_worker else None)
+    openapi.add_route(app)
     unsubscribe.add_routes(app)
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)

@@ -16,12 +16,16 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from notify import startup
 from notify.app import create_app
 from notify.config import ConfigError, Settings, load_settings
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
 from notify.services import open_services
+from notify.startup import StartupError
+from notify.web import worker_ops
+from notify.web.limits import CONNECTIONS, GuardedSite
 
 log = logging.getLogger("notify")
 
@@ -49,6 +53,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    delivers = args.command == "worker" or (args.command == "serve" and not args.no_worker)
+    try:
+        asyncio.run(startup.check(settings, delivers=delivers))
+    except StartupError as exc:
+        print(f"notify: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
@@ -76,9 +86,10 @@ async def _migrate(settings: Settings) -> int:
 
 async def _serve(settings: Settings, *, worker: bool) -> int:
     app = create_app(settings, run_worker=worker)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    idle = app[CONNECTIONS].limits.idle_timeout
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, keepalive_timeout=idle)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024, reuse_address=True)
+    site = GuardedSite(runner, settings.host, settings.port)
     await site.start()
     print(f"notify: listening on http://{settings.host}:{settings.port}", flush=True)
     stop = asyncio.Event()
@@ -96,6 +107,9 @@ async def _worker(settings: Settings) -> int:
     async with open_services(settings) as services:
         background = services.background
         await background.start()
+        ops = None
+        if settings.metrics_port:
+            ops = await worker_ops.start(settings, services.engine, services.metrics)
         assert background.deliverer is not None
         print(f"notify: worker {background.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
@@ -104,6 +118,8 @@ async def _worker(settings: Settings) -> int:
             loop.add_signal_handler(sig, stop.set)
         await stop.wait()
         log.info("notify.stopping")
+        if ops is not None:
+            await ops.cleanup()
         await background.stop()
     return 0
 

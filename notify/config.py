@@ -50,6 +50,7 @@ class Settings:
     admin_token: str | None = None
     scheduler_interval: float = 60.0
     test_clock: bool = False
+    metrics_port: int | None = None
 
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
@@ -76,6 +77,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         admin_token=_admin_token(get("NOTIFY_ADMIN_TOKEN")),
         scheduler_interval=_interval(get("NOTIFY_SCHEDULER_INTERVAL")),
         test_clock=_flag("NOTIFY_TEST_CLOCK", get("NOTIFY_TEST_CLOCK")),
+        metrics_port=_optional_port("NOTIFY_METRICS_PORT", get("NOTIFY_METRICS_PORT")),
     )
 
 
@@ -94,6 +96,10 @@ def _int(name: str, value: str | None, default: int, low: int, high: int) -> int
     if not re.fullmatch(r"[0-9]{1,9}", value) or not low <= int(value) <= high:
         raise ConfigError(name, f"must be a whole number from {low} to {high}, got {value!r}")
     return int(value)
+
+
+def _optional_port(name: str, value: str | None) -> int | None:
+    return None if value is None else _int(name, value, 0, 1, 65535)
 
 
 def _interval(value: str | None) -> float:

@@ -81,9 +81,13 @@ def _read_until(
 
 @contextmanager
 def running_service(
-    env: dict[str, str], cwd: Path, args: tuple[str, ...] = ("serve",)
+    env: dict[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = ("serve",),
+    ready: str = "listening on",
 ) -> Iterator[Service]:
-    """Start ``notify serve`` and yield once it listens; stop it (SIGTERM) afterwards."""
+    """Start ``notify serve`` (or ``args``) and yield once it prints ``ready``; stop it
+    (SIGTERM) afterwards."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
     full_env.update({"NOTIFY_PORT": str(port), **env})
@@ -96,13 +100,55 @@ def running_service(
     )
     service = Service(proc=proc, url=f"http://127.0.0.1:{port}")
     try:
-        _read_until(proc, "listening on", service.output, timeout=60)
+        _read_until(proc, ready, service.output, timeout=60)
         yield service
     finally:
         service.stop()
         if proc.stdout is not None:
             service.output.append(proc.stdout.read().decode(errors="replace"))
             proc.stdout.close()
+
+
+# Sets the file limit, then becomes `notify`: a preexec_fn would be unsafe in a test process
+# with threads.
+_LIMITED = (
+    "import os, resource, sys; "
+    "limit = int(sys.argv[1]); "
+    "resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
+
+
+@contextmanager
+def logging_service(
+    env: dict[str, str],
+    cwd: Path,
+    args: tuple[str, ...] = ("serve",),
+    *,
+    file_limit: int | None = None,
+) -> Iterator[str]:
+    """``notify serve`` (or ``args``), optionally under a file limit, whose output goes to
+    ``cwd/notify.log``: however much it logs, it never waits on a pipe nobody reads. Yields
+    its base URL once it listens."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
+    full_env.update({"NOTIFY_PORT": str(port), **env})
+    command = [NOTIFY, *args]
+    if file_limit is not None:
+        command = [sys.executable, "-c", _LIMITED, str(file_limit), *command]
+    log = cwd / "notify.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(command, env=full_env, cwd=cwd, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 60
+        while b"listening on" not in log.read_bytes():
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"service did not start: {log.read_text()}")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
 
 
 def http(

@@ -2,8 +2,9 @@
 
 ``SmtpServer`` listens on 127.0.0.1 on a free port and accepts every message unless told
 otherwise: ``fail_next(n, "451 …")`` answers the next n messages at DATA with a reply of its
-choice, ``refuse(address, "550 …")`` refuses a recipient at RCPT. It records what it accepted
-(envelope recipient, Message-ID, parsed message), can be stopped and started again on the same
+choice, ``refuse(address, "550 …")`` refuses a recipient at RCPT; ``smtputf8=True`` offers the
+SMTPUTF8 extension. It records what it accepted (envelope recipient, Message-ID, parsed
+message) and the options of every MAIL FROM, can be stopped and started again on the same
 port (a server that is down refuses connections), and can call a hook for each message before
 answering it: a test kills a client from there, at a precise point of a conversation.
 """
@@ -47,6 +48,14 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self._server = server
 
+    async def handle_MAIL(
+        self, _server: Any, _session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        self._server.mail_options.append(list(options))
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any
     ) -> str:
@@ -73,9 +82,11 @@ class _Handler:
 class SmtpServer:
     """A scripted SMTP server; ``received`` lists the messages it accepted, in order."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, *, smtputf8: bool = False) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
+        self.smtputf8 = smtputf8  # offer the SMTPUTF8 extension (RFC 6531)
+        self.mail_options: list[list[str]] = []  # the options of every MAIL FROM
         self.refusals: dict[str, str] = {}
         self.received: list[Received] = []
         self.rcpt_seen: list[str] = []  # every RCPT TO, refused or not
@@ -90,7 +101,9 @@ class SmtpServer:
         return f"smtp://{self.host}:{self.port}"
 
     def start(self) -> None:
-        controller = Controller(_Handler(self), hostname=self.host, port=self.port)
+        controller = Controller(
+            _Handler(self), hostname=self.host, port=self.port, enable_SMTPUTF8=self.smtputf8
+        )
         controller.start()
         self._controller = controller
 
@@ -129,8 +142,8 @@ class SmtpServer:
 
 
 @contextmanager
-def smtp_server() -> Iterator[SmtpServer]:
-    server = SmtpServer()
+def smtp_server(*, smtputf8: bool = False) -> Iterator[SmtpServer]:
+    server = SmtpServer(smtputf8=smtputf8)
     server.start()
     try:
         yield server

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Final, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, Field, PlainValidator, Strict
+from pydantic import AfterValidator, Field, PlainValidator, Strict, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from billingcore.currencies import CURRENCIES
@@ -202,10 +202,12 @@ def parse_timestamp(value: Any) -> datetime:
             zone = timezone(-offset if sign == "-" else offset)
         moment = datetime(
             int(year), int(month), int(day), int(hour), int(minute), int(second), micro, zone
-        )
-    except ValueError:
+        ).astimezone(UTC)
+    except (ValueError, OverflowError):
+        # OverflowError: a valid local time whose UTC falls outside years 1-9999
+        # (0001-01-01T00:30:00+01:00).
         raise fail("timestamp_invalid", "is not a valid date and time") from None
-    return moment.astimezone(UTC)
+    return moment
 
 
 def parse_last4(value: Any) -> str:
@@ -226,20 +228,36 @@ def _unique(addresses: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(addresses))
 
 
-Id = Annotated[str, PlainValidator(parse_id)]
-Name = Annotated[str, PlainValidator(parse_name)]
-Text = Annotated[str, PlainValidator(parse_text)]
-Email = Annotated[str, PlainValidator(parse_email)]
+def _string_schema(**constraints: Any) -> WithJsonSchema:
+    """What the OpenAPI document says of a string field checked by a function of this module
+    (a function is opaque to pydantic's schema generation); the function stays the rule."""
+    return WithJsonSchema({"type": "string", **constraints})
+
+
+Id = Annotated[str, PlainValidator(parse_id), _string_schema(minLength=1, maxLength=MAX_ID_LENGTH)]
+Name = Annotated[
+    str, PlainValidator(parse_name), _string_schema(minLength=1, maxLength=MAX_NAME_LENGTH)
+]
+Text = Annotated[
+    str, PlainValidator(parse_text), _string_schema(minLength=1, maxLength=MAX_TEXT_LENGTH)
+]
+Email = Annotated[
+    str, PlainValidator(parse_email), _string_schema(format="email", maxLength=MAX_EMAIL_LENGTH)
+]
 # The model is strict, and strict tuples accept only tuples; JSON arrays arrive as lists.
 Contacts = Annotated[
     tuple[Email, ...], Field(max_length=MAX_CONTACTS, strict=False), AfterValidator(_unique)
 ]
-Locale = Annotated[str, PlainValidator(parse_locale)]
-Currency = Annotated[str, PlainValidator(parse_currency)]
-Money = Annotated[Decimal, PlainValidator(parse_money)]
-Day = Annotated[date, PlainValidator(parse_date)]
-Timestamp = Annotated[datetime, PlainValidator(parse_timestamp)]
-Last4 = Annotated[str, PlainValidator(parse_last4)]
+Locale = Annotated[
+    str, PlainValidator(parse_locale), _string_schema(pattern=f"^{_LOCALE.pattern}$")
+]
+Currency = Annotated[str, PlainValidator(parse_currency), _string_schema(pattern="^[A-Z]{3}$")]
+Money = Annotated[
+    Decimal, PlainValidator(parse_money), _string_schema(pattern=f"^{_MONEY.pattern}$")
+]
+Day = Annotated[date, PlainValidator(parse_date), _string_schema(format="date")]
+Timestamp = Annotated[datetime, PlainValidator(parse_timestamp), _string_schema(format="date-time")]
+Last4 = Annotated[str, PlainValidator(parse_last4), _string_schema(pattern="^[0-9]{4}$")]
 Flag = Annotated[bool, Strict()]
 Seats = Annotated[int, Strict(), Field(ge=1, le=MAX_SEATS)]
 Users = Annotated[int, Strict(), Field(ge=0, le=MAX_USERS)]

@@ -7,8 +7,10 @@ Errors::
     │                        answers that are about this service rather than the recipient
     │                        (authentication, sender refused): fixing the configuration
     │                        should let the waiting rows go out
-    └── PermanentFailure     the server refused this recipient or this message with a 5xx;
-                             ``suppress`` says the address should not be mailed again
+    └── PermanentFailure     the server refused this recipient or this message with a 5xx
+                             (``suppress``: the address should not be mailed again), or the
+                             message cannot travel at all: an address without an IDNA form, a
+                             non-ASCII local part and a server without SMTPUTF8 (not suppressed)
 
 aiosmtplib's exceptions are translated here, once; nothing else imports aiosmtplib.
 """
@@ -31,6 +33,7 @@ from typing import Protocol
 import aiosmtplib
 
 from notify.config import SmtpSettings
+from notify.delivery.addresses import UnencodableAddress, needs_smtputf8, wire_address
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +119,18 @@ def translate(exc: BaseException) -> DeliveryError:
 _TRANSLATED = (aiosmtplib.SMTPException, OSError, TimeoutError)
 
 
+def _client(settings: SmtpSettings, timeout: float) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
+        hostname=settings.host,
+        port=settings.port,
+        username=settings.username,
+        password=settings.password,
+        use_tls=settings.implicit_tls,
+        start_tls=settings.starttls,
+        timeout=timeout,
+    )
+
+
 class SmtpTransport:
     """SMTP through a small pool of connections that stay open across messages.
 
@@ -133,19 +148,14 @@ class SmtpTransport:
         self._idle: list[aiosmtplib.SMTP] = []
 
     def _client(self) -> aiosmtplib.SMTP:
-        s = self._settings
-        return aiosmtplib.SMTP(
-            hostname=s.host,
-            port=s.port,
-            username=s.username,
-            password=s.password,
-            use_tls=s.implicit_tls,
-            start_tls=s.starttls,
-            timeout=self._timeout,
-        )
+        return _client(self._settings, self._timeout)
 
     async def send(self, message: Outgoing, recipient: str) -> None:
-        sender, data = message.sender, message.data
+        try:
+            sender, recipient = wire_address(message.sender), wire_address(recipient)
+        except UnencodableAddress as exc:
+            raise PermanentFailure(str(exc), suppress=False) from None
+        data = message.data
         async with self._slots:
             client = self._idle.pop() if self._idle else self._client()
             reusable = False
@@ -174,14 +184,14 @@ class SmtpTransport:
         if not reused:
             await client.connect()
         try:
-            await client.sendmail(sender, [recipient], data)
+            await _sendmail(client, sender, recipient, data)
         except aiosmtplib.SMTPServerDisconnected:
             if not reused:
                 raise
             log.info("smtp.reconnecting")
             client.close()
             await client.connect()
-            await client.sendmail(sender, [recipient], data)
+            await _sendmail(client, sender, recipient, data)
 
     async def close(self) -> None:
         idle, self._idle = self._idle, []
@@ -189,6 +199,38 @@ class SmtpTransport:
             with contextlib.suppress(*_TRANSLATED):
                 await client.quit(timeout=5)
             client.close()
+
+
+async def _sendmail(client: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
+    """One transaction; with SMTPUTF8 when an address has a non-ASCII local part."""
+    international = [a for a in (recipient, sender) if needs_smtputf8(a)]
+    if not international:
+        await client.sendmail(sender, [recipient], data)
+        return
+    try:
+        await client.sendmail(sender, [recipient], data, mail_options=["SMTPUTF8"])
+    except aiosmtplib.SMTPNotSupported as exc:
+        # Raised after EHLO, before MAIL: the server does not offer the extension, and no retry
+        # changes that (another server might: an operator can requeue the row).
+        raise PermanentFailure(
+            f"the SMTP server does not offer SMTPUTF8, which {international[0]} needs: "
+            f"a non-ASCII local part has no ASCII form ({exc})",
+            suppress=False,
+        ) from exc
+
+
+async def probe(settings: SmtpSettings, within: float) -> str | None:
+    """None when the SMTP server accepts a session (greeting, TLS and login as configured),
+    else why not, in one line. Sends nothing but EHLO and QUIT."""
+    client = _client(settings, within)
+    try:
+        await client.connect()
+        await client.quit()
+    except _TRANSLATED as exc:
+        return " ".join(f"{type(exc).__name__}: {exc}".split())
+    finally:
+        client.close()
+    return None
 
 
 def eml_name(message_id: str) -> str:

@@ -230,10 +230,14 @@ class Deliverer:
             result = "permanent"
             raise
         except Exception as exc:
-            # Transports translate what they expect; anything else is kept and retried.
-            result = "transient"
+            # Transports translate every failure they know, the transient ones included.
+            # Anything else (a bug, a message the transport cannot encode) fails the same way
+            # on every try: retrying it would keep the row pending until its attempts run out.
+            result = "permanent"
             log.exception("outbox.transport_error")
-            raise TransientFailure(f"{type(exc).__name__}: {exc}") from exc
+            raise PermanentFailure(
+                f"unexpected error: {type(exc).__name__}: {exc}", suppress=False
+            ) from exc
         finally:
             self._metrics.delivery_attempts.labels(result).inc()
             self._metrics.delivery_latency.observe(time.perf_counter() - started)

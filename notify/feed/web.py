@@ -36,6 +36,7 @@ from notify.feed.tokens import (
 )
 from notify.feed.versions import VersionReader
 from notify.web.auth import admin_refusal
+from notify.web.bodies import json_body
 from webhooks.problems import problem
 
 log = logging.getLogger(__name__)
@@ -247,10 +248,7 @@ async def create_feed_token(request: web.Request) -> web.StreamResponse:
     refusal = admin_refusal(request)
     if refusal is not None:
         return refusal
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        return problem(400, "malformed-body", "the body must be a JSON object")
+    body = await json_body(request)
     fields = ("namespace_id", "instance_id")
     if (
         not isinstance(body, dict)

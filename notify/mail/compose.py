@@ -19,6 +19,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
 from billingcore.notices import REMINDER_KINDS
+from notify.delivery.addresses import header_address
 from notify.delivery.tokens import sign_token
 from notify.delivery.transports import Outgoing
 
@@ -74,7 +75,7 @@ class Composer:
         rendered = self.renderer.render(letter.kind, context)
         headers = [
             ("From", _address(self.mail_from)),
-            ("To", _address(letter.recipient)),
+            ("To", header_address(letter.recipient)),
             ("Subject", rendered.subject),
             ("Date", format_datetime(now)),
             ("Message-ID", letter.message_id),
@@ -115,12 +116,21 @@ def _envelope_sender(mail_from: str) -> str:
 def _header(name: str, value: str) -> bytes:
     if "\r" in value or "\n" in value:
         raise ValueError(f"the {name} header would span lines: {value!r}")
+    if name == "To" and not value.isascii():
+        return _utf8_address_header(name, value)
     if value.isascii() and (len(value) <= 76 or " " not in value):
         # A long value without spaces (a URL, a key) cannot be folded, and RFC 2047 encoding
         # would break it for mail clients; it stays well under the 998-character limit.
         return f"{name}: {value}\r\n".encode("ascii")
     folded = Header(value, "us-ascii" if value.isascii() else "utf-8", header_name=name)
     return f"{name}: {folded.encode(linesep=CRLF)}\r\n".encode("ascii")
+
+
+def _utf8_address_header(name: str, address: str) -> bytes:
+    # Still not ASCII after header_address: the local part is not, so the message goes out only
+    # with SMTPUTF8, whose headers are UTF-8 as they are (RFC 6532); an RFC 2047 encoded-word is
+    # not allowed inside an address.
+    return f"{name}: {address}\r\n".encode()
 
 
 def _part(subtype: str, body: str, boundary: bytes) -> bytes:

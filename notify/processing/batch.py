@@ -31,6 +31,7 @@ from notify.mail.enqueue import Enqueuer
 from notify.processing import locks
 from notify.processing.numbering import Numbers
 from notify.processing.statements import (
+    CUSTOMERS_WAITING,
     HELD_FOR,
     PENDING_OF_CUSTOMER,
     PENDING_OF_SUBSCRIPTIONS,
@@ -138,11 +139,20 @@ class Batch:
 
     async def run(self, ids: Sequence[str], customer_ids: Sequence[str] = ()) -> None:
         """Advance the subscriptions ``ids`` to ``now`` with their pending events; fan the
-        pending events of ``customer_ids`` out to each of their subscriptions."""
+        pending events of ``customer_ids`` out to each of their subscriptions.
+
+        A customer of these subscriptions with events still pending has them fanned out too, so
+        no occasion runs ahead of an earlier customer-level event (a new card must count at the
+        15-day notice); a subscription whose customer's events another worker holds is left for
+        a later batch."""
         await self._load(ids)
         pending = await self._pending(list(dict.fromkeys(ids)))
         creating = {s: _created_customer(pending[s]) for s in pending if self.subs[s].state is None}
-        fanned = await self._fan_outs(customer_ids, creating)
+        customer_of = {s: self._customer(s, creating) for s in pending}
+        waiting = await self._customers_waiting({c for c in customer_of.values() if c})
+        fanned = await self._fan_outs([*customer_ids, *sorted(waiting)], creating)
+        for s in [s for s, c in customer_of.items() if c in waiting and c not in fanned]:
+            del pending[s]
         extra = [s for subs in self.fanned_to.values() for s in subs if s not in pending]
         await self._load(extra)
         pending.update(await self._pending(extra))
@@ -172,6 +182,17 @@ class Batch:
             for event in events:
                 status = EventStatus.PROCESSED if event.id in applied else EventStatus.HELD
                 self._mark_event(event, status)
+
+    def _customer(self, subscription_id: str, creating: dict[str, str | None]) -> str | None:
+        state = self.subs[subscription_id].state
+        return state.customer.id if state is not None else creating.get(subscription_id)
+
+    async def _customers_waiting(self, customers: set[str]) -> set[str]:
+        """Those of ``customers`` with customer-level events still accepted (one query)."""
+        if not customers:
+            return set()
+        rows = await self.conn.execute(CUSTOMERS_WAITING, {"customers": sorted(customers)})
+        return {row[0] for row in rows}
 
     def _mark(self, events: Sequence[StoredEvent], result: Advanced) -> None:
         held = set(result.held)

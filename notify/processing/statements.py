@@ -59,6 +59,16 @@ PENDING_OF_CUSTOMER = (
     )
     .order_by(*_ORDER)
 )
+# Customers, among those of a batch, with customer-level events not applied yet.
+CUSTOMERS_WAITING = (
+    select(INBOX.c.customer_id)
+    .where(
+        one_of(INBOX.c.customer_id, "customers")
+        & INBOX.c.subscription_id.is_(None)
+        & (INBOX.c.status == EventStatus.ACCEPTED)
+    )
+    .distinct()
+)
 # Events that waited for subscriptions about to be created: their own, and their customers'.
 HELD_FOR = select(*EVENT_COLUMNS).where(
     (INBOX.c.status == EventStatus.HELD)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, cast
 
@@ -29,7 +28,9 @@ from notify import codec
 from notify.clock import ClockWentBack, DatabaseClock
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.keys import CLOCK, ENGINE, SERVICES
-from notify.web.auth import admin_refusal
+from notify.web.auth import admin_only
+from notify.web.bodies import json_body
+from webhooks.fields import parse_timestamp
 from webhooks.problems import problem
 
 _EVENTS = cast(Table, InboxEvent.__table__)
@@ -37,17 +38,6 @@ _INVOICES = cast(Table, InvoiceRow.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
 _BARRIER_SECONDS = 120
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def admin_only(handler: Handler) -> Handler:
-    """Answer 401 unless the request carries the admin bearer token."""
-
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        refusal = admin_refusal(request)
-        return refusal if refusal is not None else await handler(request)
-
-    return guarded
 
 
 def _iso(value: Any) -> Any:
@@ -175,11 +165,9 @@ async def get_clock(request: web.Request) -> web.Response:
 
 
 async def set_clock(request: web.Request) -> web.Response:
+    body = await json_body(request)
     try:
-        body = await request.json()
-        when = datetime.fromisoformat(body["now"])
-        if when.tzinfo is None:
-            raise ValueError("no offset")
+        when = parse_timestamp(body["now"])
     except (ValueError, KeyError, TypeError):
         return problem(
             422,

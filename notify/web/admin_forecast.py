@@ -25,7 +25,8 @@ from notify import codec
 from notify.db.models import SubscriptionRow
 from notify.keys import CLOCK, ENGINE
 from notify.processing.stored import invoice_keys, with_invoice_key
-from notify.web.admin import admin_only
+from notify.web.auth import admin_only
+from notify.web.bodies import json_body
 from webhooks.problems import problem
 from webhooks.route import body_problem
 from webhooks.schemas import WebhookBodyError, parse_event
@@ -132,11 +133,7 @@ def _date_or_none(text: str) -> date | None:
 
 async def post_preview(request: web.Request) -> web.StreamResponse:
     subscription_id = request.match_info["id"]
-    body = await request.read()
-    try:
-        wanted = json.loads(body)
-    except ValueError as exc:
-        return problem(400, "malformed-body", f"the body is not valid JSON: {exc}")
+    wanted = await json_body(request)
     if not isinstance(wanted, dict) or set(wanted) - {"type", "data"}:
         return problem(400, "malformed-body", 'the body must be {"type": …, "data": {…}}')
     stored = await _stored(request)

@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from aiohttp import web
 from sqlalchemy import delete, select
 
 from notify.db.engine import write_gate
 from notify.delivery.outbox import SUPPRESSIONS, normalize_address
 from notify.keys import ENGINE
-from notify.web.auth import admin_refusal
+from notify.web.auth import admin_only
 from webhooks.problems import problem
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def _admin(handler: Handler) -> Handler:
-    async def guarded(request: web.Request) -> web.StreamResponse:
-        refusal = admin_refusal(request)
-        return refusal if refusal is not None else await handler(request)
-
-    return guarded
 
 
 async def list_suppressions(request: web.Request) -> web.StreamResponse:
@@ -56,5 +44,5 @@ async def lift_suppression(request: web.Request) -> web.StreamResponse:
 
 
 def add_routes(app: web.Application) -> None:
-    app.router.add_get("/admin/api/v1/suppressions", _admin(list_suppressions))
-    app.router.add_delete("/admin/api/v1/suppressions/{address}", _admin(lift_suppression))
+    app.router.add_get("/admin/api/v1/suppressions", admin_only(list_suppressions))
+    app.router.add_delete("/admin/api/v1/suppressions/{address}", admin_only(lift_suppression))

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import hmac
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from notify.keys import SETTINGS
 from webhooks.problems import problem
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def admin_only(handler: Handler) -> Handler:
+    """The handler behind the admin bearer token: anything else is answered 401."""
+
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        refusal = admin_refusal(request)
+        return refusal if refusal is not None else await handler(request)
+
+    return guarded
 
 
 def admin_refusal(request: web.Request) -> web.Response | None:

@@ -258,6 +258,29 @@ CARD = {
 }
 
 
+async def test_an_occasion_pass_applies_a_new_card_that_came_before_it_first(
+    service: Service,
+) -> None:
+    """A card update of the customer is accepted but not yet applied when a pass over due
+    occasions takes the subscription past its 15-day notice: the pass fans the card out first,
+    so the notice says the renewal will go through instead of that it is blocked."""
+    expiring = {"brand": "visa", "last4": "0005", "exp_month": 11, "exp_year": 2026}
+    await service.post("subscription.created", created_data(), CREATED_AT, msg_id="e1")
+    await service.post(
+        "payment_method.updated", {"customer_id": "cus_1", "card": expiring}, CREATED_AT
+    )
+    await service.processor.drain()
+    await service.post("payment_method.updated", CARD, "2026-12-20T00:00:00Z", msg_id="c2")
+
+    service.clock.set("2027-01-01T00:00:00+00:00")
+    assert await service.processor.occasions_once() == 1
+
+    assert (await service.events())["c2"] == ("processed", None)
+    kinds = {row.kind for row in await service.rows(OutboxRow)}
+    assert "auto_renewal_upcoming" in kinds and "auto_renewal_blocked" not in kinds
+    assert (await service.state()).card is not None
+
+
 @pytest.mark.parametrize("card_at", ["2026-01-15T09:00:00Z", "2026-01-15T11:00:00Z"])
 async def test_card_and_its_first_subscription_in_one_batch(service: Service, card_at: str) -> None:
     """The customer's card and the subscription it belongs to are processed in the same

@@ -58,6 +58,9 @@ HOSTILE_MALFORMED: list[tuple[str, bytes]] = [
     ("huge-type", body(SC, type="t" * 200_000)),
     ("utf16", body(SC).decode().encode("utf-16")),
     ("nul-bytes", b"\x00" * 1000),
+    # Valid local times whose UTC falls outside years 1 to 9999.
+    ("timestamp-before-year-1", body(SC, timestamp="0001-01-01T00:30:00+01:00")),
+    ("timestamp-after-year-9999", body(SC, timestamp="9999-12-31T23:30:00-01:00")),
 ]
 
 
@@ -94,6 +97,13 @@ def test_hostile_values_are_invalid_data(name: str, overrides: dict[str, Any], f
         parse_event(raw)
     assert time.perf_counter() - started < 0.5
     assert [error.field for error in caught.value.errors] == [field]
+
+
+def test_an_observed_at_outside_the_years_in_utc_is_invalid_data() -> None:
+    raw = body("usage.reported", data("usage.reported", observed_at="0001-01-01T00:30:00+01:00"))
+    with pytest.raises(InvalidData) as caught:
+        parse_event(raw)
+    assert [error.field for error in caught.value.errors] == ["data.observed_at"]
 
 
 def test_a_full_size_unknown_event_is_accepted() -> None:
