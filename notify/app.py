@@ -19,6 +19,8 @@ from notify.services import open_services
 from notify.web import (
     admin,
     admin_forecast,
+    admin_outbox,
+    admin_search,
     admin_suppressions,
     errors,
     limits,
@@ -96,5 +98,7 @@ def create_app(
     admin_suppressions.add_routes(app)
     admin.add_routes(app, test_clock=settings.test_clock)
     admin_forecast.add_routes(app)
+    admin_search.add_routes(app)
+    admin_outbox.add_routes(app)
     install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
     return app

@@ -79,6 +79,10 @@ class SubscriptionRow(Base):
     customer_id: Mapped[str] = mapped_column(String(128), index=True)
     namespace_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
     instance_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    # Kept beside the state for the admin search: the customer's name, and every billing
+    # contact's address lower-cased and space-separated.
+    customer_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    contact_emails: Mapped[str | None] = mapped_column(Text, default=None)
     state: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, default=1)
     # The earliest time-driven occasion still to come; the scheduler reads this index only.

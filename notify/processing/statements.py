@@ -102,6 +102,8 @@ DUE = (
 )
 _SAVE_COLUMNS = (
     "customer_id",
+    "customer_name",
+    "contact_emails",
     "namespace_id",
     "instance_id",
     "state",

@@ -107,6 +107,12 @@ class Writes:
             )
 
 
+def contact_emails(state: Subscription) -> str:
+    """Every billing contact's address, lower-cased, once, space-separated (for the search)."""
+    addresses = (state.customer.email, *state.customer.contacts)
+    return " ".join(dict.fromkeys(a.strip().lower() for a in addresses))
+
+
 async def _save(
     conn: AsyncConnection,
     advanced: list[tuple[str, Tracked]],
@@ -132,6 +138,8 @@ async def _save(
             moves.append(values)
         else:
             values["b_customer_id"] = state.customer.id
+            values["b_customer_name"] = state.customer.name
+            values["b_contact_emails"] = contact_emails(state)
             values["b_namespace_id"] = state.namespace_id
             values["b_instance_id"] = state.instance_id
             values["b_state"] = codec.dumps(state)

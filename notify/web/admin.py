@@ -26,8 +26,9 @@ from billingcore import (
 )
 from notify import codec
 from notify.clock import ClockWentBack, DatabaseClock
-from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
+from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow, Unsubscribe
 from notify.keys import CLOCK, ENGINE, SERVICES
+from notify.mail.render import Renderer
 from notify.web.auth import admin_only
 from notify.web.bodies import json_body
 from webhooks.fields import parse_timestamp
@@ -37,11 +38,45 @@ _EVENTS = cast(Table, InboxEvent.__table__)
 _INVOICES = cast(Table, InvoiceRow.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
+_UNSUBSCRIBES = cast(Table, Unsubscribe.__table__)
 _BARRIER_SECONDS = 120
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if value is not None else None
+
+
+def _event_view(e: Any, level: str = "subscription") -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "type": e.type,
+        "level": level,
+        "timestamp": _iso(e.occurred_at),
+        "received_at": _iso(e.received_at),
+        "status": e.status,
+        "reason": e.error,
+        "processed_at": _iso(e.processed_at),
+        "data": _data_as_received(e.body),
+    }
+
+
+def notification_view(n: Any, renderer: Renderer) -> dict[str, Any]:
+    """One outbox row as internal teams read it: what, to whom, why, and how delivery went."""
+    return {
+        "id": n.id,
+        "subscription_id": n.subscription_id,
+        "kind": n.kind,
+        "subject": renderer.subject(n.kind, json.loads(n.context)),
+        "cause": _json_or_none(n.cause),
+        "recipient": n.recipient,
+        "status": n.status,
+        "attempts": n.attempts,
+        "last_error": n.last_error,
+        "message_id": n.message_id,
+        "created_at": _iso(n.created_at),
+        "sent_at": _iso(n.sent_at),
+        "next_attempt_at": _iso(n.next_attempt_at),
+    }
 
 
 def _json_or_none(text: str | None) -> Any:
@@ -90,21 +125,20 @@ async def subscription(request: web.Request) -> web.Response:
             .where(_EVENTS.c.subscription_id == subscription_id)
             .order_by(_EVENTS.c.occurred_at, _EVENTS.c.received_at)
         )
-        event_list = [
-            {
-                "id": e.id,
-                "type": e.type,
-                "timestamp": _iso(e.occurred_at),
-                "received_at": _iso(e.received_at),
-                "status": e.status,
-                "reason": e.error,
-                "processed_at": _iso(e.processed_at),
-                "data": _data_as_received(e.body),
-            }
-            for e in events
-        ]
+        event_list = [_event_view(e) for e in events]
         if row is None and not event_list:
             return problem(404, "not-found", f"no subscription or event for {subscription_id!r}")
+        if row is not None:
+            # What arrived for the customer (a new card, new details) is part of the story too.
+            shared = await conn.execute(
+                select(_EVENTS)
+                .where(
+                    (_EVENTS.c.customer_id == row.customer_id) & _EVENTS.c.subscription_id.is_(None)
+                )
+                .order_by(_EVENTS.c.occurred_at, _EVENTS.c.received_at)
+            )
+            event_list += [_event_view(e, level="customer") for e in shared]
+            event_list.sort(key=lambda e: (e["timestamp"], e["received_at"]))
         invoices = await conn.execute(
             select(_INVOICES)
             .where(_INVOICES.c.subscription_id == subscription_id)
@@ -130,23 +164,13 @@ async def subscription(request: web.Request) -> web.Response:
             .order_by(_OUTBOX.c.id)
         )
         renderer = request.app[SERVICES].renderer
-        notification_list = [
-            {
-                "id": n.id,
-                "kind": n.kind,
-                "subject": renderer.subject(n.kind, json.loads(n.context)),
-                "cause": _json_or_none(n.cause),
-                "recipient": n.recipient,
-                "status": n.status,
-                "attempts": n.attempts,
-                "last_error": n.last_error,
-                "message_id": n.message_id,
-                "created_at": _iso(n.created_at),
-                "sent_at": _iso(n.sent_at),
-                "next_attempt_at": _iso(n.next_attempt_at),
-            }
-            for n in notifications
-        ]
+        notification_list = [notification_view(n, renderer) for n in notifications]
+        opt_outs = await conn.execute(
+            select(_UNSUBSCRIBES.c.address, _UNSUBSCRIBES.c.created_at)
+            .where(_UNSUBSCRIBES.c.subscription_id == subscription_id)
+            .order_by(_UNSUBSCRIBES.c.created_at)
+        )
+        opt_out_list = [{"address": a, "created_at": _iso(at)} for a, at in opt_outs]
     state = None
     if row is not None:
         state = state_view(codec.loads(Subscription, row.state), row.next_due_at)
@@ -156,6 +180,7 @@ async def subscription(request: web.Request) -> web.Response:
             "events": event_list,
             "invoices": invoice_list,
             "notifications": notification_list,
+            "opt_outs": opt_out_list,
         }
     )
 

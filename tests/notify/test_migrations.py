@@ -187,3 +187,43 @@ def _downgrade_to(revision: str) -> Any:
         command.downgrade(alembic_config(sync_conn), revision)
 
     return run
+
+
+async def test_subscriptions_stored_before_the_search_columns_are_findable(db_url: str) -> None:
+    """Revision 0005 fills each stored subscription's customer name and contact addresses."""
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from notify import codec
+    from tests.billingcore.factories import subscription
+
+    state = subscription()
+    state = replace(
+        state,
+        customer=replace(state.customer, contacts=("Finance@Acme.test", "billing@acme.test")),
+    )
+    now = datetime(2026, 4, 30, tzinfo=UTC)
+    engine = create_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            await conn.run_sync(_downgrade_to("0004"))
+            await conn.commit()
+        async with engine.begin() as conn:
+            await conn.execute(
+                text(
+                    "INSERT INTO subscriptions (id, customer_id, state, version,"
+                    " occasions_through, created_at, updated_at)"
+                    " VALUES ('S-1', 'C-1', :state, 1, :at, :at, :at)"
+                ),
+                {"state": codec.dumps(state), "at": now},
+            )
+        await migrate(engine)
+        async with engine.connect() as conn:
+            found = await conn.execute(
+                text("SELECT customer_name, contact_emails FROM subscriptions")
+            )
+            assert found.all() == [("Acme", "billing@acme.test finance@acme.test")]
+    finally:
+        await engine.dispose()

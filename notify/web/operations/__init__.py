@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from notify.web.operations.admin import ADMIN, FORECASTS
+from notify.web.operations.admin import ADMIN, FORECASTS, LISTS
 from notify.web.operations.base import (
     JSON,
     PROBLEM_SCHEMA,
@@ -25,7 +25,7 @@ from notify.web.operations.base import (
 )
 from notify.web.operations.service import SERVICE
 
-OPERATIONS: Final[tuple[Operation, ...]] = (*SERVICE, *ADMIN, *FORECASTS)
+OPERATIONS: Final[tuple[Operation, ...]] = (*SERVICE, *ADMIN, *FORECASTS, *LISTS)
 
 __all__ = [
     "JSON",

@@ -216,3 +216,84 @@ FORECASTS: Final[tuple[Operation, ...]] = (
         },
     ),
 )
+
+_NOTIFICATION: Final = obj(
+    ["id", "subscription_id", "kind", "subject", "cause", "recipient", "status", "attempts"],
+    id={"type": "integer"},
+    subscription_id=STRING,
+    kind=STRING,
+    subject=STRING,
+    cause={"type": ["object", "null"]},
+    recipient=STRING,
+    status=STRING,
+    attempts={"type": "integer"},
+    last_error={"type": ["string", "null"]},
+    message_id=STRING,
+    created_at=TIMESTAMP,
+    sent_at={"type": ["string", "null"], "format": "date-time"},
+    next_attempt_at=TIMESTAMP,
+)
+_FOUND: Final = obj(
+    ["subscription_id", "customer", "tier", "seats_paid_for", "status", "term_end"],
+    subscription_id=STRING,
+    customer=obj(["id", "name", "email"], id=STRING, name=STRING, email=STRING),
+    tier=STRING,
+    seats_paid_for={"type": "integer"},
+    status=STRING,
+    term_end={"type": "string", "format": "date"},
+)
+LISTS: Final[tuple[Operation, ...]] = (
+    Operation(
+        method="get",
+        path="/admin/api/v1/subscriptions",
+        summary="Find subscriptions by id, customer, billing contact, namespace or instance",
+        tags=("admin",),
+        security="admin",
+        query={"q": {"type": "string", "minLength": 1, "maxLength": 200}},
+        answers={
+            200: Answer(
+                "at most 50, best matches first",
+                obj(["items"], items={"type": "array", "items": _FOUND}),
+            ),
+            401: UNAUTHORIZED,
+            422: problem("q is missing, too long or holds control characters"),
+            503: UNAVAILABLE,
+        },
+    ),
+    Operation(
+        method="get",
+        path="/admin/api/v1/outbox",
+        summary="Notifications of one status, newest first",
+        tags=("admin",),
+        security="admin",
+        query={
+            "status": {"enum": ["dead", "failed", "pending", "suppressed"]},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "before": {"type": "integer", "minimum": 1},
+        },
+        answers={
+            200: Answer(
+                "newest first", obj(["items"], items={"type": "array", "items": _NOTIFICATION})
+            ),
+            401: UNAUTHORIZED,
+            422: problem("status, limit or before is not one the route takes"),
+            503: UNAVAILABLE,
+        },
+    ),
+    Operation(
+        method="post",
+        path="/admin/api/v1/outbox/{id}/requeue",
+        summary="Send a dead or failed notification again, its attempts reset",
+        tags=("admin",),
+        security="admin",
+        answers={
+            202: Answer(
+                "pending again", obj(["id", "status"], id={"type": "integer"}, status=STRING)
+            ),
+            401: UNAUTHORIZED,
+            404: NAMES_NOTHING,
+            409: problem("the notification is neither dead nor failed"),
+            503: UNAVAILABLE,
+        },
+    ),
+)
