@@ -72,7 +72,11 @@ def create_app(
             secrets = await webhook_secrets(engine, settings.webhook_secrets, announce_secret)
             app[VERIFIER] = Verifier(secrets)
             background = services.background
-            inbox = Inbox(engine, on_stored=background.poke if run_worker else lambda: None)
+            inbox = Inbox(
+                engine,
+                on_stored=background.poke if run_worker else lambda: None,
+                intake=services.intake,
+            )
             app[INBOX] = inbox
             writer = asyncio.create_task(inbox.run(), name="inbox-writer")
             if run_worker:

@@ -30,6 +30,7 @@ from notify import codec
 from notify.db.clauses import one_of
 from notify.db.engine import dialect_insert, write_gate
 from notify.db.models import EventStatus, InboxEvent
+from notify.intake import Intake
 from webhooks.receipt import Answer, Receipt, StorageUnavailable
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,15 @@ _Pending = tuple[Receipt, "asyncio.Future[Answer]"]
 class Inbox:
     """Stores receipts in shared transactions. Run :meth:`run` as a task for its lifetime."""
 
-    def __init__(self, engine: AsyncEngine, on_stored: Callable[[], None] = lambda: None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        on_stored: Callable[[], None] = lambda: None,
+        intake: Intake | None = None,
+    ) -> None:
         self._engine = engine
         self._on_stored = on_stored
+        self._intake = intake or Intake()
         self._pending: list[_Pending] = []
         self._wakeup = asyncio.Event()
         self._insert = _insert_statement(engine.dialect.name)
@@ -75,8 +82,13 @@ class Inbox:
         """Store ``receipt`` (or recognise it as a duplicate) and return the answer once durable."""
         future: asyncio.Future[Answer] = asyncio.get_running_loop().create_future()
         self._pending.append((receipt, future))
+        self._intake.arrived()
+        self._intake.waiting += 1
         self._wakeup.set()
-        return await future
+        try:
+            return await future
+        finally:
+            self._intake.waiting -= 1
 
     async def run(self) -> None:
         """Write batches until cancelled; a batch in flight is finished before stopping."""

@@ -27,6 +27,7 @@ from notify.delivery.transports import FileTransport, SmtpTransport, Transport
 from notify.delivery.worker import Deliverer
 from notify.feed import feed_hook
 from notify.handlers import Branding
+from notify.intake import Intake
 from notify.mail.enqueue import Enqueuer
 from notify.mail.render import Renderer
 from notify.metrics import Metrics
@@ -60,6 +61,8 @@ class Services:
         self.metrics = metrics
         self.branding = Branding(brand=settings.brand, portal_url=settings.portal_url)
         self.enqueuer = Enqueuer(self.branding, settings.mail_from)
+        # What the HTTP side of this process tells its background work (notify.intake).
+        self.intake = Intake()
         processor_wakeup, delivery_wakeup = asyncio.Event(), asyncio.Event()
         self.processor = Processor(
             engine,
@@ -68,6 +71,7 @@ class Services:
             enqueuer=self.enqueuer,
             on_enqueued=delivery_wakeup.set,
             on_change=[feed_hook(self.branding)],
+            intake=self.intake,
         )
         self.background = Background(
             self.processor,
@@ -92,6 +96,7 @@ class Services:
             self.metrics,
             worker_name(),
             policy=policy,
+            intake=self.intake,
         )
 
 

@@ -34,6 +34,7 @@ from notify.delivery.outbox import Claimed, Outcome
 from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
 from notify.delivery.tokens import unsubscribe_key
 from notify.delivery.transports import Outgoing, PermanentFailure, TransientFailure, Transport
+from notify.intake import Intake
 from notify.mail.compose import Composer, Renders
 from notify.metrics import Metrics
 from notify.timing import wait_for_either, wall_clock
@@ -61,6 +62,7 @@ class Deliverer:
         unsubscribe_key: bytes | None = None,
         clock: Callable[[], datetime] = wall_clock,
         rng: random.Random | None = None,
+        intake: Intake | None = None,
     ) -> None:
         self._engine = engine
         self._renderer = renderer
@@ -77,6 +79,7 @@ class Deliverer:
         # Sends in flight across every pass of this deliverer.
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._depth_at = -DEPTH_REFRESH_SECONDS
+        self._intake = intake or Intake()
 
     async def _get_composer(self) -> Composer:
         if self._composer is None:
@@ -256,6 +259,7 @@ class Deliverer:
 
     async def _lane(self, stop: asyncio.Event, wakeup: asyncio.Event | None, limit: int) -> None:
         while not stop.is_set():
+            started = time.perf_counter()
             try:
                 handled = await self.run_once(limit)
             except Exception:
@@ -264,3 +268,5 @@ class Deliverer:
                 handled = 0
             if handled == 0:
                 await wait_for_either(stop, wakeup, self.policy.poll_interval)
+            else:
+                await self._intake.make_way(time.perf_counter() - started)

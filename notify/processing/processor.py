@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from notify.clock import Clock
 from notify.db.engine import write_transaction
+from notify.intake import Intake
 from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
 from notify.processing import locks
@@ -60,6 +62,7 @@ class Processor:
         on_enqueued: Callable[[], None] = lambda: None,
         on_change: Sequence[ChangeHook] = (),
         batch_size: int = 100,
+        intake: Intake | None = None,
     ) -> None:
         self._engine = engine
         self._clock = clock
@@ -68,6 +71,7 @@ class Processor:
         self._on_enqueued = on_enqueued
         self._on_change = tuple(on_change)
         self._batch_size = batch_size
+        self._intake = intake or Intake()
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -85,8 +89,13 @@ class Processor:
         With ``stop``, return early once it is set (between transactions)."""
         done = 0
         for step in (self.events_once, self.occasions_once):
-            while not (stop is not None and stop.is_set()) and (handled := await step()):
+            while not (stop is not None and stop.is_set()):
+                started = time.perf_counter()
+                handled = await step()
+                if not handled:
+                    break
                 done += handled
+                await self._intake.make_way(time.perf_counter() - started)
         return done
 
     async def settle(self) -> None:
@@ -182,15 +191,16 @@ class Processor:
 
     async def _due(self, conn: AsyncConnection, now: datetime) -> list[str]:
         """Up to ``batch_size`` subscriptions with something due by ``now``, earliest first."""
-        due = await conn.execute(DUE, {"now": now, "limit": self._batch_size})
+        due = await conn.execute(DUE, {"now": now, "limit": self._intake.batch(self._batch_size)})
         return [row[0] for row in due]
 
     async def _targets(self, conn: AsyncConnection) -> list[Target]:
         """Up to ``batch_size`` subscriptions (or customers, for customer-level events) with
         accepted events, those with the oldest events first."""
-        rows = await conn.execute(OLDEST, {"limit": self._batch_size * 4})
+        size = self._intake.batch(self._batch_size)
+        rows = await conn.execute(OLDEST, {"limit": size * 4})
         targets = dict.fromkeys((row[0], row[1]) for row in rows)
-        return list(targets)[: self._batch_size]
+        return list(targets)[:size]
 
     def _finish(self, batch: Batch) -> None:
         marks = batch.writes.marks.values()

@@ -1,0 +1,61 @@
+"""Intake first: the background work makes way while webhooks are arriving.
+
+``notify serve`` answers webhooks and runs the processor and delivery in one event loop (one
+process, CONTRACT §1). Left alone, a backlog's processing and sending take the loop in turns
+of tens of milliseconds and a burst of webhooks waits behind them. ``Intake`` is what the HTTP
+side tells the background: when a webhook last arrived and how many wait to be stored. While
+it is busy, the background works in smaller steps and, after each, pauses for a multiple of
+the time the step took (``make_way``): the loop is then mostly the HTTP path's, and the
+backlog still moves, at a bounded share, until the burst ends and it runs at full speed again.
+The decision is in ``docs/decisions.md`` ("Intake first").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntakePolicy:
+    """How much room the background leaves while webhooks arrive."""
+
+    # A webhook within this many seconds means a burst is still on.
+    window: float = 0.1
+    # After a step of t seconds the background pauses share × t: it gets 1 / (1 + share) of
+    # the loop at most while intake is busy (a third with 2.0).
+    share: float = 2.0
+    # One pause never longer than this, so the backlog keeps moving.
+    max_pause: float = 0.05
+    # The processor's batch while busy (100 otherwise): short write transactions, so a
+    # webhook's commit does not queue behind one.
+    busy_batch: int = 10
+
+
+class Intake:
+    """The HTTP intake's pressure, as the background sees it."""
+
+    def __init__(self, policy: IntakePolicy | None = None) -> None:
+        self.policy = policy or IntakePolicy()
+        self._last = float("-inf")
+        self.waiting = 0  # receipts handed to the inbox and not stored yet
+
+    def arrived(self) -> None:
+        """A webhook was received."""
+        self._last = time.monotonic()
+
+    @property
+    def busy(self) -> bool:
+        """Webhooks are arriving, or waiting to be stored."""
+        return self.waiting > 0 or time.monotonic() - self._last < self.policy.window
+
+    async def make_way(self, worked: float) -> None:
+        """After a background step that took ``worked`` seconds: while busy, pause so the
+        HTTP path gets most of the loop."""
+        if self.busy and worked > 0:
+            await asyncio.sleep(min(worked * self.policy.share, self.policy.max_pause))
+
+    def batch(self, usual: int) -> int:
+        """The processor's batch size now: small while busy."""
+        return min(usual, self.policy.busy_batch) if self.busy else usual
