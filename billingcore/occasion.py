@@ -60,7 +60,7 @@ def occasion_key(subscription_id: str, kind: OccasionKind, on: date) -> str:
     return f"{subscription_id}:{kind.value}:{on.isoformat()}"
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=4096)
 def make_occasion(subscription_id: str, kind: OccasionKind, on: date) -> Occasion:
     """The occasion ``kind`` of ``on`` for a subscription (CONTRACT §3: due at 00:00 UTC).
 
