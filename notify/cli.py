@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from notify.app import create_app
-from notify.config import ConfigError, Settings, load_settings
+from notify.config import DEFAULT_MAIL_FROM, ConfigError, Settings, load_settings
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
@@ -49,6 +49,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if args.command in ("serve", "worker") and settings.mail_from == DEFAULT_MAIL_FROM:
+        # The contract's default keeps a first start working; mail servers refuse or bin a
+        # sender at localhost, so it is said once, at start, not discovered in a bounce.
+        log.warning(
+            "notify.mail_from_default mail_from=%r: set NOTIFY_MAIL_FROM to an address of "
+            "a domain you send from",
+            settings.mail_from,
+        )
     try:
         if args.command == "migrate":
             return asyncio.run(_migrate(settings))
