@@ -22,6 +22,7 @@ from notify.handlers import (
     cancellation_confirmation,
     managing_users,
     payment_method_expiring,
+    payment_receipt,
     qsr_failed,
     qsr_notice,
     qsr_reconciled,
@@ -32,7 +33,14 @@ from notify.handlers import (
     subscription_expired,
     upgrade_confirmation,
 )
-from notify.handlers.common import Branding, EmailSpec, Formatter, common_context, recipients
+from notify.handlers.common import (
+    Branding,
+    EmailSpec,
+    Formatter,
+    common_context,
+    partner_recipient,
+    recipients,
+)
 
 N = TypeVar("N", bound=Notice)
 Handler = Callable[[Any, Formatter], dict[str, Any]]
@@ -63,6 +71,7 @@ HANDLERS: dict[type[Notice], Handler] = dict(
         _entry(notices.PaymentMethodExpiring, payment_method_expiring.build),
         _entry(notices.CancellationConfirmation, cancellation_confirmation.build),
         _entry(notices.ManagingUsers, managing_users.build),
+        _entry(notices.PaymentReceipt, payment_receipt.build),
     ]
 )
 
@@ -79,7 +88,14 @@ def email_for(
     fmt = Formatter.of(state)
     context = common_context(notice, fmt, brand, numbers)
     context.update(HANDLERS[type(notice)](notice, fmt))
-    return EmailSpec(kind=notice.kind.value, recipients=recipients(state), context=context)
+    partner = partner_recipient(state)
+    return EmailSpec(
+        kind=notice.kind.value,
+        recipients=recipients(state),
+        context=context,
+        partner_recipient=partner,
+        partner_context=None if partner is None else {**context, "audience": "partner"},
+    )
 
 
 __all__ = ["HANDLERS", "Branding", "EmailSpec", "Formatter", "Handler", "email_for", "recipients"]

@@ -1,11 +1,21 @@
 """Email rendering: every template is compiled once, at load; an email only runs Jinja2.
 
-Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``body.mjml`` and
-``body.txt``; ``_layout/`` holds the shared frame. At load, each kind's ``body.mjml`` takes the
-place of ``<mj-include path="./body.mjml" />`` in ``_layout/layout.mjml`` and the whole is
-compiled from MJML to HTML with its Jinja2 placeholders inside; then the subject, the text and
-the HTML are compiled as Jinja2 templates (``StrictUndefined``; autoescape on for the HTML
-only). ``body.txt`` extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``preheader.txt``,
+``body.mjml`` and ``body.txt``; ``_layout/`` holds the shared frame. At load, each kind's
+``body.mjml`` takes the place of ``<mj-include path="./body.mjml" />`` in
+``_layout/layout.mjml`` and the whole is compiled from MJML to HTML with its Jinja2
+placeholders inside; then the subject, the preheader, the text and the HTML are compiled as
+Jinja2 templates (``StrictUndefined``; autoescape on for the HTML only). ``body.txt``
+extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+
+The copy is translated while an email renders, not at load: the templates are compiled once
+with Jinja2's i18n extension (newstyle gettext, trimmed), and each render binds ``gettext``
+and ``ngettext`` of the email's language (``context["language"]``, else its ``locale``) in its
+context, so one compiled set serves every language. In the HTML a translated message is
+markup-safe and every value put into it is escaped; ``strong(value)`` and ``mailto(address)``
+mark a value up in the HTML and leave it as it is in the text, so both parts share one
+message. A ``{% trans %}`` block is one placeholder through the MJML compile, so MJML never
+touches the words that are looked up in the catalogs.
 
 The placeholders are swapped for inert tokens during the MJML compile, so that no tag, quote
 or ``<`` inside ``{% … %}`` can confuse the MJML parser, and put back afterwards; a
@@ -32,16 +42,20 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from markupsafe import Markup
 from mjml import mjml2html
 
 from billingcore.notices import NoticeKind
+from notify.translations import LANGUAGES, catalog, copy_language, html_lang
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LAYOUT_DIR = "_layout"
-KIND_FILES = ("subject.txt", "body.mjml", "body.txt")
+KIND_FILES = ("subject.txt", "preheader.txt", "body.mjml", "body.txt")
 
 _BODY_SLOT = re.compile(r'<mj-include\s+path="\./body\.mjml"\s*/>')
-_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_JINJA_TAG = re.compile(
+    r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL
+)
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 _TOKEN = "jinjaplaceholder{:05d}x"
 _TOKEN_PATTERN = re.compile(r"jinjaplaceholder(\d{5})x")
@@ -71,8 +85,67 @@ class Rendered:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Compiled:
     subject: jinja2.Template
+    preheader: jinja2.Template
     text: jinja2.Template
     html: jinja2.Template
+
+
+def _gettext_calls(language: str) -> dict[str, Any]:
+    """``gettext`` and ``ngettext`` of ``language`` as newstyle Jinja2 calls: ``%(name)s``
+    placeholders filled from keyword arguments, markup-safe where autoescape is on."""
+    translations = catalog(language)
+
+    @jinja2.pass_context
+    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
+        translated = translations.gettext(message)
+        if context.eval_ctx.autoescape:
+            translated = Markup(translated)
+        return translated % variables
+
+    @jinja2.pass_context
+    def ngettext(
+        context: jinja2.runtime.Context, singular: str, plural: str, n: int, **variables: Any
+    ) -> str:
+        variables.setdefault("num", n)
+        translated = translations.ngettext(singular, plural, n)
+        if context.eval_ctx.autoescape:
+            translated = Markup(translated)
+        return translated % variables
+
+    return {"gettext": gettext, "ngettext": ngettext, "lang": html_lang(language)}
+
+
+def _html_strong(value: Any) -> Markup:
+    return Markup("<strong>{}</strong>").format(value)
+
+
+def _html_mailto(address: Any) -> Markup:
+    return Markup('<a href="mailto:{0}">{0}</a>').format(address)
+
+
+def _plain(value: Any) -> Any:
+    return value
+
+
+def _environment(*, html: bool, loader: jinja2.BaseLoader | None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=loader,
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        auto_reload=False,  # templates never change while the process runs
+        cache_size=-1,
+        keep_trailing_newline=not html,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    # What install_gettext_callables(newstyle=True) sets, without binding a language: each
+    # render brings its own gettext and ngettext.
+    env.newstyle_gettext = True  # type: ignore[attr-defined]
+    env.globals["strong"] = _html_strong if html else _plain
+    env.globals["mailto"] = _html_mailto if html else _plain
+    return env
 
 
 def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
@@ -107,6 +180,7 @@ class Renderer:
 
     def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
         self._compiled = dict(compiled)
+        self._calls = {language: _gettext_calls(language) for language in LANGUAGES}
 
     @property
     def kinds(self) -> frozenset[str]:
@@ -129,22 +203,8 @@ class Renderer:
         layout = _read(root / LAYOUT_DIR / "layout.mjml")
         if not _BODY_SLOT.search(layout):
             raise TemplateLoadError(f"{LAYOUT_DIR}/layout.mjml has no slot for the body")
-        text_env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(root),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,  # templates never change while the process runs
-            cache_size=-1,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        html_env = jinja2.Environment(
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
+        text_env = _environment(html=False, loader=jinja2.FileSystemLoader(root))
+        html_env = _environment(html=True, loader=None)
         _read(root / LAYOUT_DIR / "layout.txt")
         try:
             text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
@@ -162,18 +222,26 @@ class Renderer:
             compiled = self._compiled[kind]
         except KeyError:
             raise UnknownKind(kind) from None
-        return _one_line(kind, compiled.subject.render(context))
+        return _one_line(kind, compiled.subject.render(self._bound(context)))
 
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
-        """Render ``kind`` with ``context``; the HTML also sees ``subject``, the rendered one."""
+        """Render ``kind`` with ``context`` in its language; the HTML also sees ``subject``
+        and ``preheader``, as rendered."""
         try:
             compiled = self._compiled[kind]
         except KeyError:
             raise UnknownKind(kind) from None
-        subject = _one_line(kind, compiled.subject.render(context))
-        text = compiled.text.render(context)
-        html = compiled.html.render({**context, "subject": subject})
+        bound = self._bound(context)
+        subject = _one_line(kind, compiled.subject.render(bound))
+        preheader = _one_line(kind, compiled.preheader.render(bound))
+        text = compiled.text.render(bound)
+        html = compiled.html.render({**bound, "subject": subject, "preheader": preheader})
         return Rendered(subject=subject, text=text, html=html)
+
+    def _bound(self, context: Mapping[str, Any]) -> dict[str, Any]:
+        # Rows queued before the copy was translated carry only ``locale``.
+        language = copy_language(context.get("language") or context.get("locale"))
+        return {**context, **self._calls[language]}
 
 
 def _one_line(kind: str, rendered: str) -> str:
@@ -209,6 +277,7 @@ def _compile_kind(
     try:
         return _Compiled(
             subject=text_env.get_template(f"{kind}/subject.txt"),
+            preheader=text_env.get_template(f"{kind}/preheader.txt"),
             text=text_env.get_template(f"{kind}/body.txt"),
             html=html_env.from_string(html),
         )

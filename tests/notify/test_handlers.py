@@ -567,7 +567,7 @@ def test_yen_have_no_decimals() -> None:
     assert story.email(NoticeKind.SEATS_ADDED).context["amount"]["display"] == "¥25,205"
 
 
-@pytest.mark.parametrize("locale", ["xx", "", "not a locale", "zz_ZZ", "en-", "de_XX_YY"])
+@pytest.mark.parametrize("locale", ["xx", "", "not a locale", "zz_ZZ", "en-"])
 def test_an_unknown_locale_falls_back_to_english(locale: str) -> None:
     """A locale Babel does not know never stops an email: it is written in English."""
     customer = Customer(id="C-4", name="Acme Corp", email="a@acme.test", locale=locale)
@@ -575,6 +575,28 @@ def test_an_unknown_locale_falls_back_to_english(locale: str) -> None:
     assert ctx["invoice_total"]["display"] == "$3,480.00"
     assert ctx["locale"] == "en"
     assert str(resolve_locale(locale)) == "en"
+
+
+@pytest.mark.parametrize(
+    ("locale", "language", "formats"),
+    [
+        ("de-AT", "de", "de_AT"),
+        ("de_XX_YY", "de", "de"),
+        ("pt-BR", "pt_BR", "pt_BR"),
+        ("pt_br", "pt_BR", "pt_BR"),
+        ("pt", "pt_BR", "pt"),
+        ("fr-CA", "fr", "fr_CA"),
+        ("ja-JP", "ja", "ja_JP"),
+        ("es-MX", "es", "es_MX"),
+        ("nl", "en", "nl"),
+    ],
+)
+def test_a_region_falls_back_to_its_language(locale: str, language: str, formats: str) -> None:
+    """CONTRACT §4: the copy of ``de-AT`` is German, of any Portuguese locale Brazilian, of a
+    language without copy English; amounts and dates keep the locale's own formats."""
+    customer = Customer(id="C-4", name="Acme Corp", email="a@acme.test", locale=locale)
+    ctx = start(customer=customer).email(NoticeKind.SUBSCRIPTION_CONFIRMATION).context
+    assert (ctx["language"], ctx["locale"]) == (language, formats)
 
 
 def test_an_invoice_email_without_its_number_is_refused_clearly() -> None:
