@@ -1,4 +1,4 @@
-"""The ``notify`` command line: serve, worker, migrate, feed-token.
+"""The ``notify`` command line: serve, worker, migrate, feed-token, emails preview.
 
 Configuration comes from the environment, read once here; a bad value ends the process with one
 line on stderr naming the variable and the problem, and exit status 2.
@@ -21,6 +21,7 @@ from notify.config import DEFAULT_MAIL_FROM, ConfigError, Settings, load_setting
 from notify.db.engine import create_engine
 from notify.db.migrate import current_revision, migrate
 from notify.feed import cli as feed_cli
+from notify.mail import preview
 from notify.services import open_services
 
 log = logging.getLogger("notify")
@@ -34,6 +35,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("worker", help="delivery worker and scheduler, without HTTP")
     commands.add_parser("migrate", help="bring the database schema to the newest revision")
     feed_cli.add_commands(commands)
+    preview.add_commands(commands)
     return parser
 
 
@@ -62,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == feed_cli.COMMAND:
             return asyncio.run(feed_cli.run(args, settings))
+        if args.command == preview.COMMAND:
+            return preview.run(args, settings)
         if args.command == "worker":
             return asyncio.run(_worker(settings))
         return asyncio.run(_serve(settings, worker=not args.no_worker))

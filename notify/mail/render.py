@@ -8,14 +8,12 @@ placeholders inside; then the subject, the preheader, the text and the HTML are 
 Jinja2 templates (``StrictUndefined``; autoescape on for the HTML only). ``body.txt``
 extends ``_layout/layout.txt`` the ordinary Jinja2 way.
 
-The copy is translated while an email renders, not at load: the templates are compiled once
-with Jinja2's i18n extension (newstyle gettext, trimmed), and each render binds ``gettext``
-and ``ngettext`` of the email's language (``context["language"]``, else its ``locale``) in its
-context, so one compiled set serves every language. In the HTML a translated message is
-markup-safe and every value put into it is escaped; ``strong(value)`` and ``mailto(address)``
-mark a value up in the HTML and leave it as it is in the text, so both parts share one
-message. A ``{% trans %}`` block is one placeholder through the MJML compile, so MJML never
-touches the words that are looked up in the catalogs.
+The copy is translated at load, not per email: the MJML is compiled once per kind, then the
+Jinja2 templates once per language, each with its catalog's words compiled in
+(``notify.mail.translated``); an email renders with the set of its language
+(``context["language"]``, else its ``locale``). A ``{% trans %}`` block is one placeholder
+through the MJML compile, so MJML never touches the words that are looked up in the
+catalogs.
 
 The placeholders are swapped for inert tokens during the MJML compile, so that no tag, quote
 or ``<`` inside ``{% … %}`` can confuse the MJML parser, and put back afterwards; a
@@ -35,6 +33,7 @@ Errors::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -42,11 +41,12 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-from markupsafe import Markup
 from mjml import mjml2html
 
 from billingcore.notices import NoticeKind
-from notify.translations import LANGUAGES, catalog, copy_language, html_lang
+from notify.handlers.formatting import FALLBACK_LOCALE as FALLBACK_LANGUAGE
+from notify.mail.translated import environment
+from notify.translations import LANGUAGES, copy_language
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LAYOUT_DIR = "_layout"
@@ -90,64 +90,6 @@ class _Compiled:
     html: jinja2.Template
 
 
-def _gettext_calls(language: str) -> dict[str, Any]:
-    """``gettext`` and ``ngettext`` of ``language`` as newstyle Jinja2 calls: ``%(name)s``
-    placeholders filled from keyword arguments, markup-safe where autoescape is on."""
-    translations = catalog(language)
-
-    @jinja2.pass_context
-    def gettext(context: jinja2.runtime.Context, message: str, **variables: Any) -> str:
-        translated = translations.gettext(message)
-        if context.eval_ctx.autoescape:
-            translated = Markup(translated)
-        return translated % variables
-
-    @jinja2.pass_context
-    def ngettext(
-        context: jinja2.runtime.Context, singular: str, plural: str, n: int, **variables: Any
-    ) -> str:
-        variables.setdefault("num", n)
-        translated = translations.ngettext(singular, plural, n)
-        if context.eval_ctx.autoescape:
-            translated = Markup(translated)
-        return translated % variables
-
-    return {"gettext": gettext, "ngettext": ngettext, "lang": html_lang(language)}
-
-
-def _html_strong(value: Any) -> Markup:
-    return Markup("<strong>{}</strong>").format(value)
-
-
-def _html_mailto(address: Any) -> Markup:
-    return Markup('<a href="mailto:{0}">{0}</a>').format(address)
-
-
-def _plain(value: Any) -> Any:
-    return value
-
-
-def _environment(*, html: bool, loader: jinja2.BaseLoader | None) -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=loader,
-        autoescape=html,
-        undefined=jinja2.StrictUndefined,
-        auto_reload=False,  # templates never change while the process runs
-        cache_size=-1,
-        keep_trailing_newline=not html,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        extensions=["jinja2.ext.i18n"],
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    # What install_gettext_callables(newstyle=True) sets, without binding a language: each
-    # render brings its own gettext and ngettext.
-    env.newstyle_gettext = True  # type: ignore[attr-defined]
-    env.globals["strong"] = _html_strong if html else _plain
-    env.globals["mailto"] = _html_mailto if html else _plain
-    return env
-
-
 def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
     """MJML with Jinja2 placeholders → HTML with the same placeholders, unchanged.
 
@@ -176,22 +118,27 @@ def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
 
 
 class Renderer:
-    """Renders every email kind from templates compiled once; build it with ``load``."""
+    """Renders every email kind from templates compiled once per language; build it with
+    ``load``."""
 
-    def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
-        self._compiled = dict(compiled)
-        self._calls = {language: _gettext_calls(language) for language in LANGUAGES}
+    def __init__(self, compiled: Mapping[str, Mapping[str, _Compiled]]) -> None:
+        self._compiled = {language: dict(kinds) for language, kinds in compiled.items()}
+        self._kinds = frozenset(self._compiled[FALLBACK_LANGUAGE])
 
     @property
     def kinds(self) -> frozenset[str]:
         """The kinds this renderer can render."""
-        return frozenset(self._compiled)
+        return self._kinds
 
     @classmethod
     def load(
-        cls, templates_dir: Path | None = None, kinds: Iterable[str] | None = None
+        cls,
+        templates_dir: Path | None = None,
+        kinds: Iterable[str] | None = None,
+        languages: Iterable[str] = LANGUAGES,
     ) -> Renderer:
-        """Compile the templates of ``kinds`` (default: every ``NoticeKind``) and the layout.
+        """Compile the templates of ``kinds`` (default: every ``NoticeKind``) and the layout,
+        once for each of ``languages`` (the MJML once for all).
 
         Every other folder not starting with ``_`` is loaded as well. A missing folder or file
         of a required kind raises TemplateLoadError here, not when the first email is due.
@@ -203,45 +150,51 @@ class Renderer:
         layout = _read(root / LAYOUT_DIR / "layout.mjml")
         if not _BODY_SLOT.search(layout):
             raise TemplateLoadError(f"{LAYOUT_DIR}/layout.mjml has no slot for the body")
-        text_env = _environment(html=False, loader=jinja2.FileSystemLoader(root))
-        html_env = _environment(html=True, loader=None)
         _read(root / LAYOUT_DIR / "layout.txt")
-        try:
-            text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
-        except jinja2.TemplateError as exc:
-            raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
-        compiled = {
-            kind: _compile_kind(root, kind, layout, text_env, html_env)
-            for kind in [*required, *extra]
-        }
+        html = {kind: _compile_html(root, kind, layout) for kind in [*required, *extra]}
+        compiled = {}
+        for language in dict.fromkeys([FALLBACK_LANGUAGE, *languages]):
+            text_env = environment(language, html=False, loader=jinja2.FileSystemLoader(root))
+            html_env = environment(language, html=True, loader=None)
+            try:
+                text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
+            except jinja2.TemplateError as exc:
+                raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
+            compiled[language] = {
+                kind: _compile_kind(kind, source, text_env, html_env)
+                for kind, source in html.items()
+            }
         return cls(compiled)
+
+    @staticmethod
+    @functools.cache
+    def shipped() -> Renderer:
+        """The package's own templates, loaded once per process (they never change while it
+        runs; a load compiles every kind in every language, about two seconds of CPU)."""
+        return Renderer.load()
 
     def subject(self, kind: str, context: Mapping[str, Any]) -> str:
         """The subject line alone, as ``render`` would write it."""
-        try:
-            compiled = self._compiled[kind]
-        except KeyError:
-            raise UnknownKind(kind) from None
-        return _one_line(kind, compiled.subject.render(self._bound(context)))
+        return _one_line(kind, self._templates(kind, context).subject.render(context))
 
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
         """Render ``kind`` with ``context`` in its language; the HTML also sees ``subject``
         and ``preheader``, as rendered."""
-        try:
-            compiled = self._compiled[kind]
-        except KeyError:
-            raise UnknownKind(kind) from None
-        bound = self._bound(context)
-        subject = _one_line(kind, compiled.subject.render(bound))
-        preheader = _one_line(kind, compiled.preheader.render(bound))
-        text = compiled.text.render(bound)
-        html = compiled.html.render({**bound, "subject": subject, "preheader": preheader})
+        compiled = self._templates(kind, context)
+        subject = _one_line(kind, compiled.subject.render(context))
+        preheader = _one_line(kind, compiled.preheader.render(context))
+        text = compiled.text.render(context)
+        html = compiled.html.render({**context, "subject": subject, "preheader": preheader})
         return Rendered(subject=subject, text=text, html=html)
 
-    def _bound(self, context: Mapping[str, Any]) -> dict[str, Any]:
+    def _templates(self, kind: str, context: Mapping[str, Any]) -> _Compiled:
         # Rows queued before the copy was translated carry only ``locale``.
         language = copy_language(context.get("language") or context.get("locale"))
-        return {**context, **self._calls[language]}
+        kinds = self._compiled.get(language) or self._compiled[FALLBACK_LANGUAGE]
+        try:
+            return kinds[kind]
+        except KeyError:
+            raise UnknownKind(kind) from None
 
 
 def _one_line(kind: str, rendered: str) -> str:
@@ -258,13 +211,7 @@ def _read(path: Path) -> str:
         raise TemplateLoadError(f"cannot read template {path}: {exc.strerror}") from exc
 
 
-def _compile_kind(
-    root: Path,
-    kind: str,
-    layout: str,
-    text_env: jinja2.Environment,
-    html_env: jinja2.Environment,
-) -> _Compiled:
+def _compile_html(root: Path, kind: str, layout: str) -> str:
     folder = root / kind
     if not folder.is_dir():
         raise TemplateLoadError(f"no template folder for email kind {kind!r} in {root}")
@@ -273,7 +220,12 @@ def _compile_kind(
             raise TemplateLoadError(f"{kind}/{name} is missing")
     body = _read(folder / "body.mjml")
     mjml = _BODY_SLOT.sub(lambda _: body, layout, count=1)
-    html = compile_mjml(mjml, name=f"{kind}/body.mjml")
+    return compile_mjml(mjml, name=f"{kind}/body.mjml")
+
+
+def _compile_kind(
+    kind: str, html: str, text_env: jinja2.Environment, html_env: jinja2.Environment
+) -> _Compiled:
     try:
         return _Compiled(
             subject=text_env.get_template(f"{kind}/subject.txt"),

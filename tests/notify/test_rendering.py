@@ -46,7 +46,7 @@ FIXED_SUBJECTS = {
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer.load()
+    return Renderer.shipped()
 
 
 def send_context(spec: EmailSpec) -> dict[str, Any]:

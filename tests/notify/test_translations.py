@@ -57,7 +57,9 @@ def test_the_committed_mo_files_are_the_po_files_compiled(language: str) -> None
     path = LOCALE_DIR / language / "LC_MESSAGES" / "notify.mo"
     with open(path, "rb") as f:
         compiled = gettext.GNUTranslations(f)
-    for message in po(language):
+    catalog = po(language)
+    assert compiled.info()["plural-forms"] == catalog.plural_forms
+    for message in catalog:
         if not message.id:
             continue
         if isinstance(message.id, tuple):
@@ -88,7 +90,7 @@ def test_the_template_catalog_holds_every_message_of_the_sources(tmp_path: Path)
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer.load()
+    return Renderer.shipped()
 
 
 def visible(markup: str) -> str:
@@ -125,3 +127,40 @@ def test_every_kind_renders_in_every_language(renderer: Renderer, language: str)
             for run in english:
                 assert run not in part, (sample.name, run)
     assert found == set(NoticeKind)
+
+
+def test_plural_forms_follow_each_languages_rule(renderer: Renderer) -> None:
+    """One seat and many seats read differently, by each catalog's own rule."""
+    for language, one, many in (
+        ("en", "1 seat added", "5 seats added"),
+        ("de", "1 Platz zu Ihrem", "5 Plätze zu Ihrem"),
+        ("fr", "1 siège ajouté", "5 sièges ajoutés"),
+        ("es", "1 puesto añadido", "5 puestos añadidos"),
+        ("pt_BR", "1 licença adicionada", "5 licenças adicionadas"),
+        ("ja", "シートを1件追加しました", "シートを5件追加しました"),
+    ):
+        [sample] = [s for s in samples(language) if s.name == "seats_added"]
+        context = sample.context(BRAND)
+        assert one in renderer.subject("seats_added", {**context, "seats_added": 1})
+        assert many in renderer.subject("seats_added", {**context, "seats_added": 5})
+
+
+def test_a_name_that_ends_a_sentence_with_its_own_stop_gets_one(renderer: Renderer) -> None:
+    """ "… of Ejemplo S.L." ends once, in both parts; other stops are untouched."""
+    [sample] = [s for s in samples("es") if s.name == "payment_receipt-partner"]
+    out = renderer.render("payment_receipt", sample.context(BRAND))
+    name = sample.state.customer.name
+    assert name.endswith(".")
+    for part in (out.text, visible(out.html)):
+        assert f"{name}." not in part
+        assert f"de su cliente {name}" in part
+
+
+def test_rows_queued_with_only_a_locale_render_in_its_language(renderer: Renderer) -> None:
+    """A context without ``language`` (queued before there were translations) is read by its
+    ``locale``; an unknown one in English."""
+    [sample] = [s for s in samples("de") if s.name == "subscription_expired"]
+    context = {k: v for k, v in sample.context(BRAND).items() if k != "language"}
+    assert renderer.subject("subscription_expired", context).startswith("Ihr GitLab")
+    context["locale"] = "xx"
+    assert renderer.subject("subscription_expired", context).startswith("Your GitLab")
