@@ -112,10 +112,22 @@ def english_sentences() -> list[str]:
     return sorted(runs)
 
 
+# The greeting of each language (docs/decisions.md): person-neutral, as a native writes it.
+GREETINGS = {
+    "en": "Hello,",
+    "de": "Guten Tag,",
+    "fr": "Bonjour,",
+    "es": "Hola:",
+    "ja": "ご担当者様",
+    "pt_BR": "Olá,",
+}
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_kind_renders_in_every_language(renderer: Renderer, language: str) -> None:
-    """Each sample renders in the language; the HTML says so; outside English no English
-    sentence of the source is left in the subject, the text or the HTML."""
+    """Each sample renders in the language, greeting as that language does; the HTML says
+    so; outside English no English sentence of the source is left in the subject, the text
+    or the HTML."""
     english = english_sentences() if language != "en" else []
     found = set()
     for sample in samples(language):
@@ -123,6 +135,7 @@ def test_every_kind_renders_in_every_language(renderer: Renderer, language: str)
         out = renderer.render(sample.kind.value, context)
         found.add(sample.kind)
         assert f'<html lang="{language.replace("_", "-")}"' in out.html
+        assert out.text.startswith(GREETINGS[language] + "\n\n"), sample.name
         for part in (out.subject, out.text, visible(out.html)):
             for run in english:
                 assert run not in part, (sample.name, run)
