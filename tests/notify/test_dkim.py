@@ -7,10 +7,8 @@ a DNS lookup answered from the test's own public key.
 from __future__ import annotations
 
 import base64
-import os
+import json
 import re
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,14 +19,17 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 
+from billingcore.notices import NoticeKind
 from notify.config import ConfigError, load_settings
-from notify.db.engine import create_engine
-from notify.delivery.transports import SmtpTransport
+from notify.handlers import Branding
+from notify.mail.render import Renderer
+from notify.mail.samples import samples
 from notify.mail.signing import KeyFileError, load_key
-from tests.notify.test_delivery import World, add_rows, drain, settings_for
+from tests.notify.test_delivery import World, add_rows, drain, smtp_world
 from tests.smtp import SmtpServer, smtp_server
 
 REQUIRED = {"from", "to", "subject", "date", "message-id"}
+BRANDING = Branding(brand="GitLab", portal_url="https://customers.example.com")
 
 
 def write_key(path: Path, key: PrivateKeyTypes, fmt: serialization.PrivateFormat) -> Path:
@@ -91,43 +92,44 @@ def key_pair(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Priva
 async def signing_world(
     db_url: str, server: SmtpServer, key_pair: tuple[str, PrivateKeyTypes, Path]
 ) -> AsyncIterator[World]:
+    """A deliverer to ``server`` that signs with the test's key and sets a Reply-To."""
     _algorithm, _key, path = key_pair
-    env = {
-        "NOTIFY_DKIM_PRIVATE_KEY": str(path),
-        "NOTIFY_DKIM_SELECTOR": "mail2026",
-        "NOTIFY_MAIL_FROM": "GitLab Billing <billing@gitlab.test>",
-        "NOTIFY_REPLY_TO": "Billing support <support@gitlab.test>",
-    }
-    loaded = load_settings(env)
-    settings = settings_for(
-        db_url,
-        server,
-        mail_from=loaded.mail_from,
-        reply_to=loaded.reply_to,
-        dkim=loaded.dkim,
+    loaded = load_settings(
+        {
+            "NOTIFY_DKIM_PRIVATE_KEY": str(path),
+            "NOTIFY_DKIM_SELECTOR": "mail2026",
+            "NOTIFY_MAIL_FROM": "GitLab Billing <billing@gitlab.test>",
+            "NOTIFY_REPLY_TO": "Billing support <support@gitlab.test>",
+        }
     )
-    assert settings.smtp is not None
-    engine = create_engine(db_url)
-    transport = SmtpTransport(settings.smtp, timeout=10)
-    try:
-        yield World(engine, settings, transport)
-    finally:
-        await transport.close()
-        await engine.dispose()
+    overrides = {"mail_from": loaded.mail_from, "reply_to": loaded.reply_to, "dkim": loaded.dkim}
+    async with smtp_world(db_url, server, **overrides) as world:
+        yield world
 
 
 async def test_every_received_message_verifies_and_signs_the_contracts_headers(
     signing_world: World, server: SmtpServer, key_pair: tuple[str, PrivateKeyTypes, Path]
 ) -> None:
-    """A confirmation and a reminder (with List-Unsubscribe) arrive signed with the configured
-    selector, domain and algorithm, relaxed/relaxed; dkimpy verifies both against the public
-    key; the signature covers From, To, Subject, Date, Message-ID, Reply-To and the
-    List-Unsubscribe pair where present; every message carries the Reply-To."""
+    """Every kind, rendered by the real templates in English and Japanese (non-ASCII subject
+    and body), arrives signed with the configured selector, domain and algorithm,
+    relaxed/relaxed; dkimpy verifies each against the public key; the signature covers From,
+    To, Subject, Date, Message-ID, Reply-To and the List-Unsubscribe pair where present; every
+    message carries the Reply-To."""
     algorithm, key, _path = key_pair
-    await add_rows(signing_world.engine, recipient="a@example.com")
-    await add_rows(signing_world.engine, kind="renewal_reminder", recipient="b@example.com")
-    assert await drain(signing_world.deliverer()) == 2
-    assert len(server.received) == 2
+    signing_world.renderer = Renderer.shipped()  # type: ignore[assignment]
+    sent = 0
+    for language in ("en", "ja"):
+        for n, sample in enumerate(s for s in samples(language) if s.audience == "customer"):
+            await add_rows(
+                signing_world.engine,
+                kind=sample.kind.value,
+                recipient=f"{language}{n}@example.com",
+                context=json.dumps(sample.context(BRANDING)),
+            )
+            sent += 1
+    assert await drain(signing_world.deliverer()) == sent
+    assert len(server.received) == sent
+    assert {r.message["X-Notify-Kind"] for r in server.received} == {k.value for k in NoticeKind}
     lookup = resolver({"mail2026._domainkey.gitlab.test": dns_record(key)})
     for received in server.received:
         assert dkim.verify(received.raw, dnsfunc=lookup), received.raw[:400]
@@ -142,7 +144,7 @@ async def test_every_received_message_verifies_and_signs_the_contracts_headers(
         assert REQUIRED | {"reply-to"} <= signed
         message = received.message
         assert message["Reply-To"] == "Billing support <support@gitlab.test>"
-        reminder = message["X-Notify-Kind"] == "renewal_reminder"
+        reminder = NoticeKind(message["X-Notify-Kind"]).is_reminder
         assert (message["List-Unsubscribe"] is not None) is reminder
         assert ({"list-unsubscribe", "list-unsubscribe-post"} <= signed) is reminder
 
@@ -223,21 +225,3 @@ def test_the_signing_domain_defaults_to_the_senders(tmp_path: Path) -> None:
     assert "private_key" not in repr(settings)
     assert load_settings({}).dkim is None
     assert load_settings({}).reply_to is None
-
-
-def test_the_cli_stops_on_a_missing_key_file_with_one_line(tmp_path: Path) -> None:
-    """``notify serve`` with a key file that is not there exits 2 before touching anything,
-    with one stderr line naming NOTIFY_DKIM_PRIVATE_KEY."""
-    env = {**os.environ, "NOTIFY_DKIM_PRIVATE_KEY": str(tmp_path / "missing.pem")}
-    proc = subprocess.run(
-        [sys.executable, "-m", "notify.cli", "serve"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert proc.returncode == 2
-    [line] = proc.stderr.strip().splitlines()
-    assert "NOTIFY_DKIM_PRIVATE_KEY" in line and "missing.pem" in line
-    assert not (tmp_path / "notify.db").exists()
