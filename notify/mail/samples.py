@@ -29,7 +29,7 @@ from billingcore.commands import (
     ReportUsage,
     Upgrade,
 )
-from billingcore.dates import Term
+from billingcore.dates import Term, add_months
 from billingcore.money import Money
 from billingcore.notices import (
     Notice,
@@ -84,12 +84,17 @@ class Sample:
 
 
 def at(day: str) -> datetime:
+    """00:00 UTC of ``day``."""
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
 @dataclass
 class Story:
-    """A subscription driven through events and occasions, keeping every notice it sent."""
+    """A subscription driven through events and the scheduler, keeping every notice sent.
+
+    Each notice is kept with the state its transition left, which is what the processor hands
+    to ``email_for``; invoices are numbered in the order they were issued, as the service does.
+    """
 
     state: Subscription
     sent: list[tuple[Subscription, Notice]] = field(default_factory=list)
@@ -146,8 +151,11 @@ class Story:
             )
         )
 
-    def pay(self, day: str, invoice_key: str) -> Story:
+    def pay(self, day: str, invoice_key: str, amount: str | None = None) -> Story:
+        """The invoice paid on ``day``: its total, or ``amount`` in the subscription's currency."""
         total = next(i.total for i in self.state.open_invoices if i.key == invoice_key)
+        if amount is not None:
+            total = Money.of(amount, self.state.currency)
         return self.event(
             RecordPaymentSucceeded(
                 subscription_id=self.state.id,
@@ -156,6 +164,20 @@ class Story:
                 invoice_number=self.numbers[invoice_key],
                 invoice_key=invoice_key,
                 amount=total,
+            )
+        )
+
+    def renew(self, day: str, seats: int) -> Story:
+        """Renewed by hand on ``day`` for the next twelve months."""
+        start = self.state.term.end
+        return self.event(
+            Renew(
+                subscription_id=self.state.id,
+                key=self.key(),
+                at=at(day),
+                term_start=start,
+                term_end=add_months(start, 12),
+                seats=seats,
             )
         )
 
@@ -246,17 +268,7 @@ def _partner_year(locale: str) -> Story:
     story = _partner(locale).usage("2026-06-01", 40)
     for day in ("2026-10-04", "2026-11-17", "2026-12-03"):
         story.until(day)
-    story.event(
-        Renew(
-            subscription_id=story.state.id,
-            key=story.key(),
-            at=at("2026-12-10"),
-            term_start=date(2027, 1, 1),
-            term_end=date(2028, 1, 1),
-            seats=40,
-        )
-    )
-    return story.pay("2026-12-15", story.invoices[-1])
+    return story.renew("2026-12-10", seats=40).pay("2026-12-15", story.invoices[-1])
 
 
 def _partner_end(locale: str) -> Story:
@@ -269,17 +281,7 @@ def _partner_end(locale: str) -> Story:
 
 def _partner_unpaid(locale: str) -> Story:
     """A partner subscription renewed by hand whose renewal payment fails."""
-    story = _partner(locale)
-    story.event(
-        Renew(
-            subscription_id=story.state.id,
-            key=story.key(),
-            at=at("2026-12-10"),
-            term_start=date(2027, 1, 1),
-            term_end=date(2028, 1, 1),
-            seats=10,
-        )
-    )
+    story = _partner(locale).renew("2026-12-10", seats=10)
     return story.fail_payment("2026-12-12", story.invoices[-1])
 
 
