@@ -2,7 +2,9 @@
 
 Pure: billingcore, Babel and the standard library only; nothing here performs I/O. The email
 path (``notify.mail``) calls ``email_for`` for every notice and queues one message per
-recipient of the returned spec; delivery renders ``spec.context`` with the kind's templates.
+recipient of the returned spec, each with the context of the copy it reads
+(``spec.letters()``: the customer's, or the partner's own); delivery renders it with the
+kind's templates in the copy's language.
 ``HANDLERS`` is keyed by notice type, and each entry is checked by the type checker: a handler
 takes exactly the notice class it is registered for.
 """
