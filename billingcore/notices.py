@@ -17,6 +17,7 @@ from typing import ClassVar
 from billingcore.catalog import Tier
 from billingcore.causes import Cause
 from billingcore.dates import Term
+from billingcore.invoices import InvoicePurpose
 from billingcore.money import Money
 from billingcore.state import Card
 
@@ -39,6 +40,7 @@ class NoticeKind(StrEnum):
     PAYMENT_METHOD_EXPIRING = "payment_method_expiring"
     CANCELLATION_CONFIRMATION = "cancellation_confirmation"
     MANAGING_USERS = "managing_users"
+    PAYMENT_RECEIPT = "payment_receipt"
 
     @property
     def is_reminder(self) -> bool:
@@ -222,6 +224,18 @@ class QsrFailed(InvoiceNotice):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PaymentReceipt(InvoiceNotice):
+    """A payment was received for an invoice: what was paid, and what it paid for (the
+    invoice's purpose and the period it covers)."""
+
+    kind = NoticeKind.PAYMENT_RECEIPT
+    amount_paid: Money
+    paid_on: date
+    purpose: InvoicePurpose
+    period: Term | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PaymentMethodExpiring(Notice):
     kind = NoticeKind.PAYMENT_METHOD_EXPIRING
     reminder = True
@@ -265,6 +279,7 @@ NOTICE_TYPES: dict[NoticeKind, type[Notice]] = {
         PaymentMethodExpiring,
         CancellationConfirmation,
         ManagingUsers,
+        PaymentReceipt,
     )
 }
 REMINDER_KINDS = frozenset(kind for kind, cls in NOTICE_TYPES.items() if cls.reminder)

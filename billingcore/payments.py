@@ -1,8 +1,9 @@
 """Payments: an invoice paid, or a charge that failed.
 
-Rules (CONTRACT §2 payment events, §3 grace, §4 ``auto_renewal_failed`` and ``qsr_failed``): a
-paid invoice is closed, and a paid renewal ends the grace; a failed renewal payment opens 14
-days of grace; a failed QSR payment sends ``qsr_failed``; other failures send nothing.
+Rules (CONTRACT §2 payment events, §3 grace, §4 ``payment_receipt``, ``auto_renewal_failed`` and
+``qsr_failed``): a paid invoice is closed, a paid renewal ends the grace, and every payment
+sends a receipt; a failed renewal payment opens 14 days of grace; a failed QSR payment sends
+``qsr_failed``; other failures send nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from dataclasses import replace
 from datetime import datetime
 
 from billingcore.commands import RecordPaymentFailed, RecordPaymentSucceeded, cause_of
+from billingcore.dates import Term
 from billingcore.expiry import grace_end
 from billingcore.invoices import InvoicePurpose
-from billingcore.notices import AutoRenewalFailed, NoticeKind, QsrFailed, notice_key
+from billingcore.notices import (
+    AutoRenewalFailed,
+    NoticeKind,
+    PaymentReceipt,
+    QsrFailed,
+    notice_key,
+)
 from billingcore.outcomes import (
     Applied,
     InvoicePaid,
@@ -44,8 +52,20 @@ def _open_invoice(
     return invoice
 
 
+def paid_period(state: Subscription, invoice: OpenInvoice) -> Term | None:
+    """What ``invoice`` pays for: from its first day to the end of the term that day falls
+    in, the current one or the renewal scheduled after it (CONTRACT §4, payment_receipt);
+    None when neither holds that day."""
+    start = invoice.covers_from
+    for term in (state.term, None if state.renewal is None else state.renewal.term):
+        if term is not None and term.start <= start < term.end:
+            return Term(start=start, end=term.end)
+    return None
+
+
 def payment_succeeded(state: Subscription, cmd: RecordPaymentSucceeded, now: datetime) -> Result:
-    """payment.succeeded: the invoice is paid; a paid renewal ends the grace (CONTRACT §3).
+    """payment.succeeded: the invoice is paid, a receipt goes out, and a paid renewal ends the
+    grace (CONTRACT §3, §4 payment_receipt).
 
     Refused in another currency than the subscription's, or for an invoice that is not open.
     A renewal paid after its grace ran out revives the subscription.
@@ -62,8 +82,19 @@ def payment_succeeded(state: Subscription, cmd: RecordPaymentSucceeded, now: dat
     )
     if invoice.purpose is InvoicePurpose.RENEWAL and state.status in (Status.GRACE, Status.EXPIRED):
         new_state = replace(new_state, status=Status.ACTIVE, grace_ends=None, expired_on=None)
-    paid = InvoicePaid(invoice_key=invoice.key, amount=cmd.amount, cause=cause_of(cmd))
-    return Applied(state=new_state, outcomes=(paid,))
+    cause = cause_of(cmd)
+    paid = InvoicePaid(invoice_key=invoice.key, amount=cmd.amount, cause=cause)
+    receipt = PaymentReceipt(
+        key=notice_key(state.id, NoticeKind.PAYMENT_RECEIPT, invoice.key),
+        cause=cause,
+        invoice_key=invoice.key,
+        invoice_total=invoice.total,
+        amount_paid=cmd.amount,
+        paid_on=cmd.at.date(),
+        purpose=invoice.purpose,
+        period=paid_period(state, invoice),
+    )
+    return Applied(state=new_state, outcomes=(paid, receipt))
 
 
 def payment_failed(state: Subscription, cmd: RecordPaymentFailed, now: datetime) -> Result:

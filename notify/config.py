@@ -7,14 +7,17 @@ message is one line naming the variable and what is wrong; the CLI prints it and
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from notify.mail.signing import DkimKey, KeyFileError, load_key
 from webhooks.signature import parse_secrets
+
+DEFAULT_MAIL_FROM = "GitLab <billing@localhost>"
 
 
 class ConfigError(ValueError):
@@ -43,7 +46,9 @@ class Settings:
     webhook_secrets: tuple[bytes, ...] = ()
     smtp: SmtpSettings | None = None
     mail_dir: Path = Path("./mail")
-    mail_from: str = "GitLab <billing@localhost>"
+    mail_from: str = DEFAULT_MAIL_FROM
+    reply_to: str | None = None
+    dkim: DkimKey | None = None
     brand: str = "GitLab"
     public_url: str = "http://127.0.0.1:8080"
     portal_url: str = "https://customers.example.com"
@@ -63,6 +68,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         return value.strip()
 
     defaults = Settings()
+    mail_from = _address("NOTIFY_MAIL_FROM", get("NOTIFY_MAIL_FROM") or defaults.mail_from)
+    reply_to = get("NOTIFY_REPLY_TO")
     return Settings(
         database_url=_database_url(get("NOTIFY_DATABASE_URL") or defaults.database_url),
         host=get("NOTIFY_HOST") or defaults.host,
@@ -70,7 +77,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         webhook_secrets=_secrets(get("NOTIFY_WEBHOOK_SECRETS")),
         smtp=_smtp(get("NOTIFY_SMTP_URL")),
         mail_dir=Path(get("NOTIFY_MAIL_DIR") or defaults.mail_dir),
-        mail_from=_mail_from(get("NOTIFY_MAIL_FROM") or defaults.mail_from),
+        mail_from=mail_from,
+        reply_to=_address("NOTIFY_REPLY_TO", reply_to) if reply_to else None,
+        dkim=_dkim(get, mail_from),
         brand=_brand(get("NOTIFY_BRAND") or defaults.brand),
         public_url=_http_url("NOTIFY_PUBLIC_URL", get("NOTIFY_PUBLIC_URL") or defaults.public_url),
         portal_url=_http_url("NOTIFY_PORTAL_URL", get("NOTIFY_PORTAL_URL") or defaults.portal_url),
@@ -168,15 +177,46 @@ def _smtp(value: str | None) -> SmtpSettings | None:
     )
 
 
-def _mail_from(value: str) -> str:
+def _address(name: str, value: str) -> str:
     _display, address = parseaddr(value)
     if "@" not in address or any(c in value for c in "\r\n"):
-        raise ConfigError("NOTIFY_MAIL_FROM", f"is not a valid address, got {value!r}")
+        raise ConfigError(name, f"is not a valid address, got {value!r}")
     try:
         Address(addr_spec=address)
     except ValueError as exc:
-        raise ConfigError("NOTIFY_MAIL_FROM", f"is not a valid address: {exc}") from None
+        raise ConfigError(name, f"is not a valid address: {exc}") from None
     return value
+
+
+# A DKIM selector and a signing domain are dot-separated DNS labels (RFC 6376 §3.1, §3.5).
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?"
+_DNS_NAME = re.compile(rf"{_LABEL}(?:\.{_LABEL})*")
+
+
+def _dns_name(name: str, value: str) -> str:
+    try:
+        ascii_value = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        ascii_value = ""
+    if not _DNS_NAME.fullmatch(ascii_value):
+        raise ConfigError(name, f"is not a DNS name, got {value!r}")
+    return value
+
+
+def _dkim(get: Callable[[str], str | None], mail_from: str) -> DkimKey | None:
+    selector = _dns_name("NOTIFY_DKIM_SELECTOR", get("NOTIFY_DKIM_SELECTOR") or "notify")
+    domain = get("NOTIFY_DKIM_DOMAIN")
+    if domain is not None:
+        domain = _dns_name("NOTIFY_DKIM_DOMAIN", domain)
+    path = get("NOTIFY_DKIM_PRIVATE_KEY")
+    if path is None:
+        return None
+    if domain is None:
+        domain = _dns_name("NOTIFY_MAIL_FROM", parseaddr(mail_from)[1].rpartition("@")[2])
+    try:
+        return load_key(Path(path), selector=selector, domain=domain)
+    except KeyFileError as exc:
+        raise ConfigError("NOTIFY_DKIM_PRIVATE_KEY", str(exc)) from None
 
 
 def _brand(value: str) -> str:

@@ -84,7 +84,7 @@ class Services:
     @functools.cached_property
     def renderer(self) -> Renderer:
         """Every email kind's templates, compiled on first use (only where mail is rendered)."""
-        return Renderer.load()
+        return Renderer.shipped()
 
     def deliverer(self, policy: DeliveryPolicy = DEFAULT_POLICY) -> Deliverer:
         """A deliverer through the configured transport, under a name of its own."""

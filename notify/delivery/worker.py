@@ -36,6 +36,7 @@ from notify.delivery.tokens import unsubscribe_key
 from notify.delivery.transports import Outgoing, PermanentFailure, TransientFailure, Transport
 from notify.intake import Intake
 from notify.mail.compose import Composer, Renders
+from notify.mail.signing import Signer
 from notify.metrics import Metrics
 from notify.timing import wait_for_either, wall_clock
 
@@ -89,6 +90,8 @@ class Deliverer:
                 mail_from=self._settings.mail_from,
                 public_url=self._settings.public_url,
                 unsubscribe_key=key,
+                reply_to=self._settings.reply_to,
+                signer=None if self._settings.dkim is None else Signer(self._settings.dkim),
             )
         return self._composer
 

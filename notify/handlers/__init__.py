@@ -2,7 +2,9 @@
 
 Pure: billingcore, Babel and the standard library only; nothing here performs I/O. The email
 path (``notify.mail``) calls ``email_for`` for every notice and queues one message per
-recipient of the returned spec; delivery renders ``spec.context`` with the kind's templates.
+recipient of the returned spec, each with the context of the copy it reads
+(``spec.letters()``: the customer's, or the partner's own); delivery renders it with the
+kind's templates in the copy's language.
 ``HANDLERS`` is keyed by notice type, and each entry is checked by the type checker: a handler
 takes exactly the notice class it is registered for.
 """
@@ -22,6 +24,7 @@ from notify.handlers import (
     cancellation_confirmation,
     managing_users,
     payment_method_expiring,
+    payment_receipt,
     qsr_failed,
     qsr_notice,
     qsr_reconciled,
@@ -32,7 +35,14 @@ from notify.handlers import (
     subscription_expired,
     upgrade_confirmation,
 )
-from notify.handlers.common import Branding, EmailSpec, Formatter, common_context, recipients
+from notify.handlers.common import (
+    Branding,
+    EmailSpec,
+    Formatter,
+    common_context,
+    partner_recipient,
+    recipients,
+)
 
 N = TypeVar("N", bound=Notice)
 Handler = Callable[[Any, Formatter], dict[str, Any]]
@@ -63,6 +73,7 @@ HANDLERS: dict[type[Notice], Handler] = dict(
         _entry(notices.PaymentMethodExpiring, payment_method_expiring.build),
         _entry(notices.CancellationConfirmation, cancellation_confirmation.build),
         _entry(notices.ManagingUsers, managing_users.build),
+        _entry(notices.PaymentReceipt, payment_receipt.build),
     ]
 )
 
@@ -79,7 +90,14 @@ def email_for(
     fmt = Formatter.of(state)
     context = common_context(notice, fmt, brand, numbers)
     context.update(HANDLERS[type(notice)](notice, fmt))
-    return EmailSpec(kind=notice.kind.value, recipients=recipients(state), context=context)
+    partner = partner_recipient(state)
+    return EmailSpec(
+        kind=notice.kind.value,
+        recipients=recipients(state),
+        context=context,
+        partner_recipient=partner,
+        partner_context=None if partner is None else {**context, "audience": "partner"},
+    )
 
 
 __all__ = ["HANDLERS", "Branding", "EmailSpec", "Formatter", "Handler", "email_for", "recipients"]

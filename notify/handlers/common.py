@@ -9,7 +9,7 @@ the notice: a handler formats, it never computes a billing amount.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,7 +22,13 @@ from billingcore.dates import Term
 from billingcore.money import Money
 from billingcore.notices import InvoiceNotice, Notice, RenewalCost
 from billingcore.state import Channel, Deployment, Partner, Subscription
-from notify.handlers.formatting import format_date, format_money, format_term, resolve_locale
+from notify.handlers.formatting import (
+    copy_language,
+    format_date,
+    format_money,
+    format_term,
+    resolve_locale,
+)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,11 +41,26 @@ class Branding:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EmailSpec:
-    """One email to send: its kind, every recipient, and the JSON context of its templates."""
+    """One email to send: its kind, every recipient, and the JSON context of its templates.
+
+    ``context`` is the copy for the customer's contacts; a partner subscription's partner, when
+    it is not one of them, is ``partner_recipient`` and reads ``partner_context``, the copy
+    addressed to the partner about its customer (CONTRACT §4).
+    """
 
     kind: str
     recipients: tuple[str, ...]
     context: dict[str, Any]
+    partner_recipient: str | None = None
+    partner_context: dict[str, Any] | None = None
+
+    def letters(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Each recipient, in order, with the context of the copy they read."""
+        for recipient in self.recipients:
+            if recipient == self.partner_recipient and self.partner_context is not None:
+                yield recipient, self.partner_context
+            else:
+                yield recipient, self.context
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +74,11 @@ class Formatter:
     @classmethod
     def of(cls, state: Subscription) -> Formatter:
         return cls(state=state, locale=resolve_locale(state.customer.locale))
+
+    @property
+    def language(self) -> str:
+        """The language of the copy (``de`` for ``de-AT``), one of ``LANGUAGES``."""
+        return copy_language(self.state.customer.locale)
 
     def money(self, amount: Money) -> dict[str, Any]:
         return format_money(amount, self.locale)
@@ -105,10 +131,23 @@ def recipients(state: Subscription) -> tuple[str, ...]:
     Rule: CONTRACT §4, every billing contact (and the partner's contact) gets a message. An
     address is listed once however it is capitalised; the first spelling and order are kept.
     """
+    contacts = _unique((state.customer.email, *state.customer.contacts))
+    partner = partner_recipient(state)
+    return contacts if partner is None else (*contacts, partner)
+
+
+def partner_recipient(state: Subscription) -> str | None:
+    """The partner's address, when it is a recipient of its own: a partner subscription's
+    partner that is not also one of the customer's contacts (who read the customer's copy)."""
     partner = partner_of(state)
-    addresses: Iterable[str] = (state.customer.email, *state.customer.contacts)
-    if partner is not None:
-        addresses = (*addresses, partner.email)
+    if partner is None:
+        return None
+    contacts = {a.casefold() for a in _unique((state.customer.email, *state.customer.contacts))}
+    cleaned = partner.email.strip()
+    return cleaned if cleaned and cleaned.casefold() not in contacts else None
+
+
+def _unique(addresses: Iterable[str]) -> tuple[str, ...]:
     seen: dict[str, str] = {}
     for address in addresses:
         cleaned = address.strip()
@@ -139,9 +178,10 @@ def common_context(
     notice: Notice, fmt: Formatter, brand: Branding, numbers: Mapping[str, str]
 ) -> dict[str, Any]:
     """The keys every template may use: kind, brand, customer_name, customer_email,
-    subscription_id, locale, deployment, deployment_label, partner, links, tier, current_term,
-    invoice_number (the number the service gave the notice's invoice, for invoice notices) and
-    credit (the invoice is a credit: nothing to pay)."""
+    subscription_id, locale, language (of the copy), audience (``customer``; the partner's copy
+    says ``partner``), deployment, deployment_label, namespace_id, instance_id, partner, links,
+    tier, current_term, invoice_number (the number the service gave the notice's invoice, for
+    invoice notices) and credit (the invoice is a credit: nothing to pay)."""
     state = fmt.state
     partner = partner_of(state)
     number = None
@@ -158,8 +198,12 @@ def common_context(
         "customer_email": state.customer.email,
         "subscription_id": state.id,
         "locale": str(fmt.locale),
+        "language": fmt.language,
+        "audience": "customer",
         "deployment": state.deployment.value,
         "deployment_label": _DEPLOYMENT_LABELS[state.deployment],
+        "namespace_id": state.namespace_id,
+        "instance_id": state.instance_id,
         "partner": None if partner is None else {"name": partner.name, "email": partner.email},
         "links": portal_links(state, brand),
         "tier": tier_name(state.tier),

@@ -20,17 +20,46 @@ from billingcore.dates import Term
 from billingcore.money import Money
 
 FALLBACK_LOCALE = "en"
+# The languages the copy is written in (CONTRACT §4), as gettext names its catalogs.
+LANGUAGES = ("en", "de", "fr", "es", "ja", "pt_BR")
+# A language with regional catalogs reads this one when its region has none of its own: the
+# only Portuguese copy is Brazilian, which a reader in Portugal reads more easily than English.
+_LANGUAGE_DEFAULTS = {"pt": "pt_BR"}
 
 
 @lru_cache(maxsize=256)
 def resolve_locale(code: str | None) -> Locale:
-    """The Babel locale of ``code`` (``de``, ``de-DE``, ``pt_BR``), or ``en`` when unknown."""
+    """The Babel locale of ``code`` (``de``, ``de-DE``, ``pt_BR``); a region Babel does not
+    know falls back to its language (``de_XX`` → ``de``), anything else to ``en``."""
     if code:
-        try:
-            return Locale.parse(code.strip().replace("-", "_"))
-        except (UnknownLocaleError, ValueError, TypeError):
-            pass
+        cleaned = code.strip().replace("-", "_")
+        for candidate in (cleaned, cleaned.split("_")[0]):
+            try:
+                return Locale.parse(candidate)
+            except (UnknownLocaleError, ValueError, TypeError):
+                continue
     return Locale.parse(FALLBACK_LOCALE)
+
+
+@lru_cache(maxsize=256)
+def copy_language(code: str | None) -> str:
+    """The language of the copy for the locale ``code``, one of ``LANGUAGES``.
+
+    Rule: CONTRACT §4, a locale with a region falls back to its language (``de-AT`` → ``de``),
+    an unknown one to ``en``. ``pt-BR`` and ``pt_br`` read ``pt_BR``, and so does any other
+    Portuguese locale.
+    """
+    if not code:
+        return FALLBACK_LOCALE
+    parts = code.strip().replace("-", "_").split("_")
+    language = parts[0].lower()
+    if len(parts) > 1:
+        regional = f"{language}_{parts[1].upper()}"
+        if regional in LANGUAGES:
+            return regional
+    if language in LANGUAGES:
+        return language
+    return _LANGUAGE_DEFAULTS.get(language, FALLBACK_LOCALE)
 
 
 def money_text(amount: Money, locale: Locale) -> str:

@@ -22,6 +22,7 @@ from billingcore.notices import REMINDER_KINDS
 from notify.delivery.addresses import header_address
 from notify.delivery.tokens import sign_token
 from notify.delivery.transports import Outgoing
+from notify.mail.signing import Signer
 
 CRLF = "\r\n"
 
@@ -59,6 +60,8 @@ class Composer:
     mail_from: str
     public_url: str
     unsubscribe_key: bytes
+    reply_to: str | None = None
+    signer: Signer | None = None
 
     def unsubscribe_url(self, subscription_id: str, recipient: str) -> str:
         token = sign_token(self.unsubscribe_key, subscription_id, recipient)
@@ -73,8 +76,10 @@ class Composer:
             unsubscribe = self.unsubscribe_url(letter.subscription_id, letter.recipient)
             context["unsubscribe_url"] = unsubscribe
         rendered = self.renderer.render(letter.kind, context)
-        headers = [
-            ("From", _address(self.mail_from)),
+        headers = [("From", _address(self.mail_from))]
+        if self.reply_to is not None:
+            headers.append(("Reply-To", _address(self.reply_to)))
+        headers += [
             ("To", header_address(letter.recipient)),
             ("Subject", rendered.subject),
             ("Date", format_datetime(now)),
@@ -86,10 +91,16 @@ class Composer:
         if reminder:
             headers.append(("List-Unsubscribe", f"<{unsubscribe}>"))
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
+        data = assemble(headers, rendered.text, rendered.html)
+        if self.signer is not None:
+            # Signed last, over the bytes exactly as they go out; the signature header goes
+            # first, as a relaying server would add its own.
+            present = [*(name for name, _ in headers), "MIME-Version", "Content-Type"]
+            data = self.signer.signature(data, present) + data
         return Outgoing(
             sender=_envelope_sender(self.mail_from),
             message_id=letter.message_id,
-            data=assemble(headers, rendered.text, rendered.html),
+            data=data,
         )
 
 

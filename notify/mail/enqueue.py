@@ -53,10 +53,13 @@ class Enqueuer:
     ) -> list[dict[str, Any]]:
         """One outbox row per recipient of ``notice``'s email, pending from ``at``."""
         spec = email_for(state, notice, self.branding, numbers)
-        context = json.dumps(spec.context, separators=(",", ":"))
         cause = json.dumps(notice.cause.to_view(), separators=(",", ":"))
+        encoded: dict[int, str] = {}  # each audience's context is encoded once
         rows = []
-        for recipient in spec.recipients:
+        for recipient, copy in spec.letters():
+            context = encoded.get(id(copy))
+            if context is None:
+                context = encoded[id(copy)] = json.dumps(copy, separators=(",", ":"))
             key = idempotency_key(notice.key, recipient)
             rows.append(
                 {

@@ -1,11 +1,19 @@
 """Email rendering: every template is compiled once, at load; an email only runs Jinja2.
 
-Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``body.mjml`` and
-``body.txt``; ``_layout/`` holds the shared frame. At load, each kind's ``body.mjml`` takes the
-place of ``<mj-include path="./body.mjml" />`` in ``_layout/layout.mjml`` and the whole is
-compiled from MJML to HTML with its Jinja2 placeholders inside; then the subject, the text and
-the HTML are compiled as Jinja2 templates (``StrictUndefined``; autoescape on for the HTML
-only). ``body.txt`` extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``preheader.txt``,
+``body.mjml`` and ``body.txt``; ``_layout/`` holds the shared frame. At load, each kind's
+``body.mjml`` takes the place of ``<mj-include path="./body.mjml" />`` in
+``_layout/layout.mjml`` and the whole is compiled from MJML to HTML with its Jinja2
+placeholders inside; then the subject, the preheader, the text and the HTML are compiled as
+Jinja2 templates (``StrictUndefined``; autoescape on for the HTML only). ``body.txt``
+extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+
+The copy is translated at load, not per email: the MJML is compiled once per kind, then the
+Jinja2 templates once per language, each with its catalog's words compiled in
+(``notify.mail.translated``); an email renders with the set of its language
+(``context["language"]``, else its ``locale``). A ``{% trans %}`` block is one placeholder
+through the MJML compile, so MJML never touches the words that are looked up in the
+catalogs.
 
 The placeholders are swapped for inert tokens during the MJML compile, so that no tag, quote
 or ``<`` inside ``{% … %}`` can confuse the MJML parser, and put back afterwards; a
@@ -25,6 +33,7 @@ Errors::
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -35,13 +44,18 @@ import jinja2
 from mjml import mjml2html
 
 from billingcore.notices import NoticeKind
+from notify.handlers.formatting import FALLBACK_LOCALE as FALLBACK_LANGUAGE
+from notify.mail.translated import environment
+from notify.translations import LANGUAGES, copy_language
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 LAYOUT_DIR = "_layout"
-KIND_FILES = ("subject.txt", "body.mjml", "body.txt")
+KIND_FILES = ("subject.txt", "preheader.txt", "body.mjml", "body.txt")
 
 _BODY_SLOT = re.compile(r'<mj-include\s+path="\./body\.mjml"\s*/>')
-_JINJA_TAG = re.compile(r"\{\{.*?\}\}|\{%.*?%\}", re.DOTALL)
+_JINJA_TAG = re.compile(
+    r"\{%-?\s*trans\b.*?\{%-?\s*endtrans\s*-?%\}|\{\{.*?\}\}|\{%.*?%\}", re.DOTALL
+)
 _JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
 _TOKEN = "jinjaplaceholder{:05d}x"
 _TOKEN_PATTERN = re.compile(r"jinjaplaceholder(\d{5})x")
@@ -71,6 +85,7 @@ class Rendered:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Compiled:
     subject: jinja2.Template
+    preheader: jinja2.Template
     text: jinja2.Template
     html: jinja2.Template
 
@@ -103,21 +118,27 @@ def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
 
 
 class Renderer:
-    """Renders every email kind from templates compiled once; build it with ``load``."""
+    """Renders every email kind from templates compiled once per language; build it with
+    ``load``."""
 
-    def __init__(self, compiled: Mapping[str, _Compiled]) -> None:
-        self._compiled = dict(compiled)
+    def __init__(self, compiled: Mapping[str, Mapping[str, _Compiled]]) -> None:
+        self._compiled = {language: dict(kinds) for language, kinds in compiled.items()}
+        self._kinds = frozenset(self._compiled[FALLBACK_LANGUAGE])
 
     @property
     def kinds(self) -> frozenset[str]:
         """The kinds this renderer can render."""
-        return frozenset(self._compiled)
+        return self._kinds
 
     @classmethod
     def load(
-        cls, templates_dir: Path | None = None, kinds: Iterable[str] | None = None
+        cls,
+        templates_dir: Path | None = None,
+        kinds: Iterable[str] | None = None,
+        languages: Iterable[str] = LANGUAGES,
     ) -> Renderer:
-        """Compile the templates of ``kinds`` (default: every ``NoticeKind``) and the layout.
+        """Compile the templates of ``kinds`` (default: every ``NoticeKind``) and the layout,
+        once for each of ``languages`` (the MJML once for all).
 
         Every other folder not starting with ``_`` is loaded as well. A missing folder or file
         of a required kind raises TemplateLoadError here, not when the first email is due.
@@ -129,51 +150,51 @@ class Renderer:
         layout = _read(root / LAYOUT_DIR / "layout.mjml")
         if not _BODY_SLOT.search(layout):
             raise TemplateLoadError(f"{LAYOUT_DIR}/layout.mjml has no slot for the body")
-        text_env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(root),
-            autoescape=False,
-            undefined=jinja2.StrictUndefined,
-            auto_reload=False,  # templates never change while the process runs
-            cache_size=-1,
-            keep_trailing_newline=True,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
-        html_env = jinja2.Environment(
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
         _read(root / LAYOUT_DIR / "layout.txt")
-        try:
-            text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
-        except jinja2.TemplateError as exc:
-            raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
-        compiled = {
-            kind: _compile_kind(root, kind, layout, text_env, html_env)
-            for kind in [*required, *extra]
-        }
+        html = {kind: _compile_html(root, kind, layout) for kind in [*required, *extra]}
+        compiled = {}
+        for language in dict.fromkeys([FALLBACK_LANGUAGE, *languages]):
+            text_env = environment(language, html=False, loader=jinja2.FileSystemLoader(root))
+            html_env = environment(language, html=True, loader=None)
+            try:
+                text_env.get_template(f"{LAYOUT_DIR}/layout.txt")
+            except jinja2.TemplateError as exc:
+                raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
+            compiled[language] = {
+                kind: _compile_kind(kind, source, text_env, html_env)
+                for kind, source in html.items()
+            }
         return cls(compiled)
+
+    @staticmethod
+    @functools.cache
+    def shipped() -> Renderer:
+        """The package's own templates, loaded once per process (they never change while it
+        runs; a load compiles every kind in every language, about two seconds of CPU)."""
+        return Renderer.load()
 
     def subject(self, kind: str, context: Mapping[str, Any]) -> str:
         """The subject line alone, as ``render`` would write it."""
-        try:
-            compiled = self._compiled[kind]
-        except KeyError:
-            raise UnknownKind(kind) from None
-        return _one_line(kind, compiled.subject.render(context))
+        return _one_line(kind, self._templates(kind, context).subject.render(context))
 
     def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
-        """Render ``kind`` with ``context``; the HTML also sees ``subject``, the rendered one."""
+        """Render ``kind`` with ``context`` in its language; the HTML also sees ``subject``
+        and ``preheader``, as rendered."""
+        compiled = self._templates(kind, context)
+        subject = _one_line(kind, compiled.subject.render(context))
+        preheader = _one_line(kind, compiled.preheader.render(context))
+        text = compiled.text.render(context)
+        html = compiled.html.render({**context, "subject": subject, "preheader": preheader})
+        return Rendered(subject=subject, text=text, html=html)
+
+    def _templates(self, kind: str, context: Mapping[str, Any]) -> _Compiled:
+        # Rows queued before the copy was translated carry only ``locale``.
+        language = copy_language(context.get("language") or context.get("locale"))
+        kinds = self._compiled.get(language) or self._compiled[FALLBACK_LANGUAGE]
         try:
-            compiled = self._compiled[kind]
+            return kinds[kind]
         except KeyError:
             raise UnknownKind(kind) from None
-        subject = _one_line(kind, compiled.subject.render(context))
-        text = compiled.text.render(context)
-        html = compiled.html.render({**context, "subject": subject})
-        return Rendered(subject=subject, text=text, html=html)
 
 
 def _one_line(kind: str, rendered: str) -> str:
@@ -190,13 +211,7 @@ def _read(path: Path) -> str:
         raise TemplateLoadError(f"cannot read template {path}: {exc.strerror}") from exc
 
 
-def _compile_kind(
-    root: Path,
-    kind: str,
-    layout: str,
-    text_env: jinja2.Environment,
-    html_env: jinja2.Environment,
-) -> _Compiled:
+def _compile_html(root: Path, kind: str, layout: str) -> str:
     folder = root / kind
     if not folder.is_dir():
         raise TemplateLoadError(f"no template folder for email kind {kind!r} in {root}")
@@ -205,10 +220,16 @@ def _compile_kind(
             raise TemplateLoadError(f"{kind}/{name} is missing")
     body = _read(folder / "body.mjml")
     mjml = _BODY_SLOT.sub(lambda _: body, layout, count=1)
-    html = compile_mjml(mjml, name=f"{kind}/body.mjml")
+    return compile_mjml(mjml, name=f"{kind}/body.mjml")
+
+
+def _compile_kind(
+    kind: str, html: str, text_env: jinja2.Environment, html_env: jinja2.Environment
+) -> _Compiled:
     try:
         return _Compiled(
             subject=text_env.get_template(f"{kind}/subject.txt"),
+            preheader=text_env.get_template(f"{kind}/preheader.txt"),
             text=text_env.get_template(f"{kind}/body.txt"),
             html=html_env.from_string(html),
         )

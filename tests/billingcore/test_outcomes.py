@@ -24,10 +24,10 @@ from billingcore.outcomes import Rejected, reject
 from .factories import at, d, usd
 
 
-def test_there_are_fifteen_kinds_and_three_reminders() -> None:
-    """CONTRACT §4 lists 15 kinds; renewal_reminder, auto_renewal_upcoming and
+def test_there_are_sixteen_kinds_and_three_reminders() -> None:
+    """CONTRACT §4 lists 16 kinds; renewal_reminder, auto_renewal_upcoming and
     payment_method_expiring are the reminders."""
-    assert len(NoticeKind) == 15
+    assert len(NoticeKind) == 16
     reminders = {
         NoticeKind.RENEWAL_REMINDER,
         NoticeKind.AUTO_RENEWAL_UPCOMING,
@@ -40,7 +40,7 @@ def test_there_are_fifteen_kinds_and_three_reminders() -> None:
 def test_every_kind_has_one_notice_type() -> None:
     """Each kind maps to its own Notice class, which names that kind and says if it reminds."""
     assert set(NOTICE_TYPES) == set(NoticeKind)
-    assert len(set(NOTICE_TYPES.values())) == 15
+    assert len(set(NOTICE_TYPES.values())) == 16
     for kind, cls in NOTICE_TYPES.items():
         assert issubclass(cls, Notice)
         assert cls.kind is kind
@@ -58,6 +58,7 @@ def test_invoice_notices_name_their_invoice() -> None:
         NoticeKind.AUTO_RENEWAL_FAILED,
         NoticeKind.QSR_RECONCILED,
         NoticeKind.QSR_FAILED,
+        NoticeKind.PAYMENT_RECEIPT,
     }
 
 

@@ -28,6 +28,7 @@ from billingcore.notices import (
     AutoRenewalFailed,
     CancellationConfirmation,
     NoticeKind,
+    PaymentReceipt,
     RenewalConfirmation,
     SeatsAdded,
     SubscriptionConfirmation,
@@ -531,8 +532,9 @@ def pay(invoice_key: str | None, amount: Money, when: str = "2026-01-02") -> Rec
     )
 
 
-def test_payment_closes_the_invoice() -> None:
-    """The purchase invoice is paid: no longer open, InvoicePaid out with its event."""
+def test_payment_closes_the_invoice_and_sends_a_receipt() -> None:
+    """The purchase invoice is paid: no longer open, InvoicePaid out with its event, and a
+    receipt of the amount for the purchase of the term."""
     result = applied(subscription(), pay("S-1:purchase:2026-01-01", usd("3480.00")))
     assert result.state.open_invoices == ()
     assert result.outcomes == (
@@ -541,7 +543,39 @@ def test_payment_closes_the_invoice() -> None:
             amount=usd("3480.00"),
             cause=Cause.event("evt-pay"),
         ),
+        PaymentReceipt(
+            key="S-1:payment_receipt:S-1:purchase:2026-01-01",
+            cause=Cause.event("evt-pay"),
+            invoice_key="S-1:purchase:2026-01-01",
+            invoice_total=usd("3480.00"),
+            amount_paid=usd("3480.00"),
+            paid_on=d("2026-01-02"),
+            purpose=InvoicePurpose.PURCHASE,
+            period=term("2026-01-01"),
+        ),
     )
+
+
+def test_a_receipt_for_a_renewal_paid_ahead_names_the_next_term() -> None:
+    """A manual renewal invoiced in December and paid before the term ends pays for 2027."""
+    scheduled = applied(subscription(), renew(seats=12)).state
+    key = "S-1:renewal:2027-01-01:evt-renew"
+    receipt = only(
+        applied(scheduled, pay(key, usd("4176.00"), when="2026-12-05")).outcomes, PaymentReceipt
+    )
+    assert receipt.purpose is InvoicePurpose.RENEWAL
+    assert receipt.period == term("2027-01-01")
+    assert receipt.paid_on == d("2026-12-05")
+
+
+def test_a_receipt_names_no_period_when_no_term_holds_the_invoices_first_day() -> None:
+    """An invoice for a day outside the current term and with no renewal scheduled (a state
+    only a hand-made row could hold) is receipted without a period."""
+    state = subscription()
+    odd = replace(state.open_invoices[0], key="S-1:odd", covers_from=d("2030-01-01"))
+    state = replace(state, open_invoices=(odd,))
+    receipt = only(applied(state, pay("S-1:odd", usd("3480.00"))).outcomes, PaymentReceipt)
+    assert receipt.period is None
 
 
 def test_payment_refusals() -> None:

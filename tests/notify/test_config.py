@@ -100,9 +100,14 @@ def test_bad_value_names_the_variable(variable: str, value: str, says: str) -> N
     assert "\n" not in message
 
 
-def test_cli_stops_with_one_line_on_a_bad_value(tmp_path: Path) -> None:
-    """The process exits 2 with a single stderr line naming the variable."""
-    env = {**os.environ, "NOTIFY_PORT": "http"}
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("NOTIFY_PORT", "http"), ("NOTIFY_DKIM_PRIVATE_KEY", "/nonexistent/dkim.pem")],
+)
+def test_cli_stops_with_one_line_on_a_bad_value(tmp_path: Path, variable: str, value: str) -> None:
+    """The process exits 2 with a single stderr line naming the variable (a DKIM key file
+    that is not there included), before it creates anything."""
+    env = {**os.environ, variable: value}
     proc = subprocess.run(
         [sys.executable, "-m", "notify.cli", "serve"],
         env=env,
@@ -114,5 +119,5 @@ def test_cli_stops_with_one_line_on_a_bad_value(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert "NOTIFY_PORT" in lines[0]
+    assert variable in lines[0]
     assert not (tmp_path / "notify.db").exists()

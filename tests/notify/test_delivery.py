@@ -181,10 +181,10 @@ class World:
 
 
 @asynccontextmanager
-async def smtp_world(db_url: str, server: SmtpServer) -> AsyncIterator[World]:
-    """A World on its own engine, delivering to ``server``."""
+async def smtp_world(db_url: str, server: SmtpServer, **overrides: Any) -> AsyncIterator[World]:
+    """A World on its own engine, delivering to ``server`` (settings as ``overrides`` say)."""
     engine = create_engine(db_url)
-    settings = settings_for(db_url, server)
+    settings = settings_for(db_url, server, **overrides)
     assert settings.smtp is not None
     transport = SmtpTransport(settings.smtp, timeout=10)
     try:

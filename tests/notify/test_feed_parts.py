@@ -377,3 +377,60 @@ async def test_one_bump_of_several_audiences_keeps_each_ones_expiries(db_url: st
         "namespace:a": (2, f"{(epoch_days + 4) * day} {(epoch_days + 8) * day}"),
         "namespace:b": (1, f"{(epoch_days + 6) * day}"),
     }
+
+
+@pytest.mark.parametrize(
+    ("locale", "title", "body_part", "cta"),
+    [
+        (
+            "de",
+            "Ihr Acme Cloud-Abonnement läuft in 3 Tagen ab",
+            "Es endet am",
+            "Abonnement verlängern",
+        ),
+        (
+            "fr",
+            "Votre abonnement Acme Cloud expire dans 3 jours",
+            "Il prend fin le",
+            "Renouveler l’abonnement",
+        ),
+        ("es", "Su suscripción a Acme Cloud vence en 3 días", "Termina el", "Renovar suscripción"),
+        (
+            "ja",
+            "Acme Cloudサブスクリプションはあと3日で終了します",
+            "に終了し",
+            "サブスクリプションを更新",
+        ),
+        (
+            "pt-BR",
+            "Sua assinatura do Acme Cloud vence em 3 dias",
+            "Ela termina em",
+            "Renovar assinatura",
+        ),
+        (
+            "de-AT",
+            "Ihr Acme Cloud-Abonnement läuft in 3 Tagen ab",
+            "Jänner",
+            "Abonnement verlängern",
+        ),
+    ],
+)
+def test_items_are_written_in_the_customers_language(
+    locale: str, title: str, body_part: str, cta: str
+) -> None:
+    """CONTRACT §4: every feed item in the customer's language, a region reading its
+    language's words in its own date format."""
+    state = subscription()
+    state = replace(state, customer=replace(state.customer, locale=locale))
+    upcoming = item(
+        FeedKind.RENEWAL_UPCOMING,
+        term_end=date(2027, 1, 1),
+        days_left=3,
+        auto_renew=False,
+        channel=Channel.DIRECT,
+        amount=None,
+    )
+    text = render(state, upcoming, BRAND)
+    assert text.title == title
+    assert body_part in text.body
+    assert text.cta is not None and text.cta.label == cta

@@ -173,7 +173,7 @@ async def test_a_preview_shows_what_an_event_would_do_and_leaves_no_trace(admin:
 
 async def test_a_preview_names_a_refusal_and_resolves_invoice_numbers(admin: Client) -> None:
     """A downgrade is refused with its code; a payment of the purchase invoice by its number
-    is shown as accepted, one of a number that does not exist as refused."""
+    is shown as accepted, with its receipt, one of a number that does not exist as refused."""
     await post_event(admin, "subscription.created", created_data(), "2026-01-15T10:00:00Z", "e1")
     await set_clock(admin, "2026-02-01T00:00:00Z")
     down = {
@@ -188,7 +188,12 @@ async def test_a_preview_names_a_refusal_and_resolves_invoice_numbers(admin: Cli
             f"{SUB}/preview", json={"type": "payment.succeeded", "data": paid}, headers=ADMIN
         )
     ).json()
-    assert (seen["rejected"], seen["invoice"], seen["notifications"]) == (None, None, [])
+    # Paying sends the receipt; nothing is invoiced.
+    assert (seen["rejected"], seen["invoice"], seen["notifications"]) == (
+        None,
+        None,
+        ["payment_receipt"],
+    )
     wrong = {**paid, "invoice_number": "INV-000042"}
     seen = await (
         await admin.post(

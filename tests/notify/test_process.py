@@ -30,6 +30,8 @@ def test_first_start_on_defaults_generates_a_secret_once(tmp_path: Path) -> None
         forged = signed_headers(body, secret=b"forged-secret-forged-secret-0000")
         assert http("POST", service.url + "/webhooks", body, forged)[0] == 401
         assert http("GET", service.url + "/readyz")[0] == 200
+        # The contract's default sender works, but is said to be one no mail server trusts.
+        assert any("notify.mail_from_default" in line for line in service.output)
     assert (tmp_path / "notify.db").exists()
 
     with running_service({}, tmp_path) as again:

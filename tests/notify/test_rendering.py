@@ -46,7 +46,7 @@ FIXED_SUBJECTS = {
 
 @pytest.fixture(scope="module")
 def renderer() -> Renderer:
-    return Renderer.load()
+    return Renderer.shipped()
 
 
 def send_context(spec: EmailSpec) -> dict[str, Any]:
@@ -296,3 +296,47 @@ def test_a_reminder_says_what_renewing_would_cost(renderer: Renderer) -> None:
     phrase = "Renewing for the 10 seats in use would cost"
     assert f"{phrase} $3,480.00 for a year" in out.text
     assert f"{phrase} $3,480.00 for a year" in visible(out.html)
+
+
+def test_the_partners_copy_is_addressed_to_the_partner(renderer: Renderer) -> None:
+    """For every kind a partner receives, its copy differs from the customer's: it speaks of
+    "your customer", its subject names the customer, and it never tells the partner to contact
+    itself or offers the customer's portal."""
+    from notify.mail.samples import samples
+
+    branding = BRAND
+    by_name = {s.name: s for s in samples("en")}
+    partner_names = [n for n in by_name if n.endswith("-partner") and "-via-" not in n]
+    assert len(partner_names) >= 9
+    for name in partner_names:
+        partner = by_name[name]
+        customer = by_name[name.removesuffix("-partner") + "-via-partner"]
+        ours = renderer.render(partner.kind.value, partner.context(branding))
+        theirs = renderer.render(customer.kind.value, customer.context(branding))
+        assert ours.text != theirs.text, name
+        assert "Acme Corp" in ours.subject, name
+        assert "as the partner of record of Acme Corp" in ours.text, name
+        assert "contact Reseller Partners Ltd" not in ours.text, name
+        assert PORTAL not in ours.text.split("\n--\n")[0], name
+        assert "as a billing contact of Acme Corp" in theirs.text, name
+
+
+def test_the_three_reminders_count_down_with_rising_urgency(renderer: Renderer) -> None:
+    """90, 45 and 30 days before: three different subjects and bodies, each with its days
+    left; the last one asks for action."""
+    from notify.mail.samples import samples
+
+    by_name = {s.name: s for s in samples("en")}
+    outs = {
+        days: renderer.render(
+            "renewal_reminder", by_name[f"renewal_reminder-{days}"].context(BRAND)
+        )
+        for days in (90, 45, 30)
+    }
+    assert len({o.subject for o in outs.values()}) == 3
+    assert len({o.text for o in outs.values()}) == 3
+    for days, out in outs.items():
+        assert f"in {days} days" in out.text
+    assert outs[30].subject.startswith("Action needed")
+    assert "45 days left" in outs[45].subject
+    assert "Only 30 days are left: renew now" in outs[30].text

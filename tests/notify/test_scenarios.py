@@ -49,6 +49,13 @@ async def pay(
         "currency": "USD",
     }
     await service.post("payment.succeeded", paid, at)
+    # Every billing contact gets a receipt naming the invoice and the amount paid.
+    receipts = await service.new_mail()
+    assert receipts and {m.kind for m in receipts} == {"payment_receipt"}
+    for receipt in receipts:
+        assert receipt.subscription_id == subscription_id
+        assert receipt.fields["Invoice"] == number
+        assert receipt.fields["Amount paid"] == f"${float(amount):,.2f}"
 
 
 async def only_mail_on(service: Service, day: str, kind: str, says: dict[str, str]) -> Mail:
@@ -82,8 +89,9 @@ async def test_qsr_year_saas(service: Service) -> None:
     taking the latest usage as its seats."""
     await service.create(CREATED)
     # 10 × 348.00 = 3,480.00
-    assert one(await service.new_mail(), "subscription_confirmation").fields["Invoice total"] == (
-        "$3,480.00 (invoice INV-000001)"
+    assert (
+        one(await service.new_mail(), "subscription_confirmation").fields["Invoice total"]
+        == "$3,480.00"
     )
     await service.usage("sub_1", 13, "2026-02-10T00:00:00Z")
     await service.usage("sub_1", 12, "2026-03-20T00:00:00Z")
@@ -96,6 +104,8 @@ async def test_qsr_year_saas(service: Service) -> None:
     notice = await only_mail_on(service, "2026-04-15", "qsr_notice", {})
     assert notice.subject == "Important information about your GitLab subscription"
     assert notice.fields == {
+        "Plan": "GitLab Premium (SaaS)",
+        "Namespace": "ns_1",
         "Seats paid for": "10",
         "Most users in quarter 1": "13",
         "Users over your seats": "3",
@@ -115,7 +125,8 @@ async def test_qsr_year_saas(service: Service) -> None:
         {
             "Seats added": "2",
             "Seats now paid for": "13",
-            "Invoice total": "$522.00 (invoice INV-000003)",
+            "Invoice total": "$522.00",
+            "Invoice": "INV-000003",
         },
     )
     assert reconciled.subject == "Your GitLab subscription has been reconciled"
@@ -126,7 +137,7 @@ async def test_qsr_year_saas(service: Service) -> None:
     # quarter 2: max users 16 − 13 seats = 3 over; 3 × 348.00 × (4 − 2) / 4 = 522.00
     q2 = {"Most users in quarter 2": "16", "Amount": "3 × $348.00 × 2/4 = $522.00"}
     await only_mail_on(service, "2026-07-15", "qsr_notice", q2)
-    paid_for = {"Seats now paid for": "16", "Invoice total": "$522.00 (invoice INV-000004)"}
+    paid_for = {"Seats now paid for": "16", "Invoice total": "$522.00", "Invoice": "INV-000004"}
     await only_mail_on(service, "2026-07-22", "qsr_reconciled", paid_for)
     # paid: an unpaid QSR invoice would block the auto-renewal
     await pay(service, "INV-000004", "522.00", "2026-07-25T00:00:00Z")
@@ -142,7 +153,7 @@ async def test_qsr_year_saas(service: Service) -> None:
     # 20 × 348.00 = 6,960.00; QSR-eligible, so no true-up line
     upcoming = {"Seats": "20", "Amount": "$6,960.00"}
     await only_mail_on(service, "2026-12-31", "auto_renewal_upcoming", upcoming)
-    total = {"Invoice total": "$6,960.00 (invoice INV-000005)"}
+    total = {"Invoice total": "$6,960.00", "Invoice": "INV-000005"}
     await only_mail_on(service, "2027-01-15", "renewal_confirmation", total)
 
     view = await service.view("sub_1")
@@ -187,8 +198,9 @@ async def test_qsr_year_self_managed(service: Service) -> None:
         term_end="2027-08-31",
     )
     # 10 × 1,100.26 = 11,002.60; no managing_users (saas only)
-    assert one(await service.new_mail(), "subscription_confirmation").fields["Invoice total"] == (
-        "$11,002.60 (invoice INV-000001)"
+    assert (
+        one(await service.new_mail(), "subscription_confirmation").fields["Invoice total"]
+        == "$11,002.60"
     )
 
     await service.usage("sub_sm", 12, "2026-10-01T00:00:00Z")
@@ -202,7 +214,7 @@ async def test_qsr_year_self_managed(service: Service) -> None:
         "Invoice date": "December 13, 2026 (2026-12-13)",
     }
     await only_mail_on(service, "2026-12-06", "qsr_notice", q1)
-    paid_for = {"Seats now paid for": "12", "Invoice total": "$1,650.39 (invoice INV-000002)"}
+    paid_for = {"Seats now paid for": "12", "Invoice total": "$1,650.39", "Invoice": "INV-000002"}
     await only_mail_on(service, "2026-12-13", "qsr_reconciled", paid_for)
 
     await service.move_to("2027-03-05T23:59:59Z")  # 2027-02-28 (clamped) + 6 days, not yet
@@ -217,7 +229,7 @@ async def test_qsr_year_self_managed(service: Service) -> None:
     # (half up)
     q3 = {"Amount": "1 × $1,100.26 × 1/4 = $275.07"}
     await only_mail_on(service, "2027-06-06", "qsr_notice", q3)
-    total = {"Invoice total": "$275.07 (invoice INV-000004)"}
+    total = {"Invoice total": "$275.07", "Invoice": "INV-000004"}
     await only_mail_on(service, "2027-06-13", "qsr_reconciled", total)
 
     await service.usage("sub_sm", 25, "2027-07-01T00:00:00Z")
@@ -266,9 +278,8 @@ async def test_auto_renewing_year(service: Service) -> None:
     ]
     card_note = one(mails, "payment_method_expiring", CUSTOMER)
     assert card_note.subject == "Your card ending in 5100 expires before your GitLab renewal"
-    assert "renews on January 15, 2027 (2027-01-15), after the card stops working" in (
-        card_note.text
-    )
+    assert "renews on January 15, 2027, after the card stops working" in card_note.text
+    assert card_note.fields["Renewal date"] == "January 15, 2027 (2027-01-15)"
     assert card_note.unsubscribe is not None  # a reminder kind
     new_card = {"customer_id": "cus_1", "card": CARD}
     await service.post("payment_method.updated", new_card, "2026-12-20T00:00:00Z")
@@ -281,7 +292,9 @@ async def test_auto_renewing_year(service: Service) -> None:
     # seats max(10 paid for, 12 latest billable) = 12: 12 × 348.00 = 4,176.00; true-up: max
     # users 14 − 10 paid for = 4 × 348.00 = 1,392.00; amount 4,176.00 + 1,392.00 = 5,568.00
     assert upcoming.fields == {
-        "Renewal date": "January 15, 2027",
+        "Plan": "GitLab Premium (SaaS)",
+        "Namespace": "ns_1",
+        "Renewal date": "January 15, 2027 (2027-01-15)",
         "Seats": "12",
         "12 × $348.00": "$4,176.00",
         "True-up, 4 users over your seats this term": "$1,392.00",
@@ -299,7 +312,8 @@ async def test_auto_renewing_year(service: Service) -> None:
     assert renewed.fields["New term"] == (
         "January 15, 2027 to January 15, 2028 (2027-01-15 to 2028-01-15)"
     )
-    assert renewed.fields["Invoice total"] == "$5,568.00 (invoice INV-000002)"
+    assert renewed.fields["Invoice total"] == "$5,568.00"
+    assert renewed.fields["Invoice"] == "INV-000002"
 
     view = await service.view("sub_1")
     assert invoices(view)[1] == ("INV-000002", "renewal", "2027-01-15", "5568.00")
@@ -341,7 +355,8 @@ async def test_year_without_auto_renewal(service: Service) -> None:
     assert {m.kind for m in mails} == {"renewal_reminder"}
     reminder = next(m for m in mails if m.subscription_id == "sub_off")
     assert reminder.subject == "Your GitLab subscription expires on January 15, 2027"
-    assert "ends on January 15, 2027 (2027-01-15) and will not renew by itself" in reminder.text
+    assert "ends on January 15, 2027, in 90 days, and will not renew by itself" in reminder.text
+    assert reminder.fields["Expires on"] == "January 15, 2027 (2027-01-15)"
     assert f"https://customers.example.com/subscriptions/{reminder.subscription_id}/renew" in (
         reminder.text
     )
@@ -371,7 +386,8 @@ async def test_year_without_auto_renewal(service: Service) -> None:
         ("sub_off", "subscription_expired"),
         ("sub_po", "subscription_expired"),
     ]
-    assert "expired on January 15, 2027 (2027-01-15)" in mails[0].text
+    assert "expired on January 15, 2027." in mails[0].text
+    assert mails[0].fields["Expired on"] == "January 15, 2027 (2027-01-15)"
     await service.move_to("2027-03-01T00:00:00Z")
     assert await service.new_mail() == []
     for sub in ("sub_off", "sub_po"):
@@ -407,7 +423,8 @@ async def test_failed_renewal_payment_runs_through_grace_to_expiry(service: Serv
     failure = mails[0]
     # grace: 14 days from the failure on 2027-01-15 → 2027-01-29
     assert "We could not collect $3,480.00" in failure.text
-    assert "grace period until January 29, 2027 (2027-01-29)" in failure.text
+    assert "grace period until January 29, 2027." in failure.text
+    assert failure.fields["Grace period ends"] == "January 29, 2027 (2027-01-29)"
     assert "“card declined”" in failure.text
     assert (await service.view("sub_1"))["state"]["status"] == "grace"
 
@@ -417,7 +434,8 @@ async def test_failed_renewal_payment_runs_through_grace_to_expiry(service: Serv
     await service.move_to("2027-01-29T00:00:00Z")
     [expired] = await service.new_mail()
     assert (expired.subscription_id, expired.kind) == ("sub_1", "subscription_expired")
-    assert "expired on January 29, 2027 (2027-01-29)" in expired.text
+    assert "expired on January 29, 2027." in expired.text
+    assert expired.fields["Expired on"] == "January 29, 2027 (2027-01-29)"
     await service.move_to("2027-03-01T00:00:00Z")
     assert await service.new_mail() == []
 
@@ -441,13 +459,21 @@ async def test_partner_year(service: Service) -> None:
         await service.move_to(f"{day}T00:00:00Z")
         mails = await service.new_mail()
         assert sent_to(mails) == sorted(("renewal_reminder", to) for to in everyone)
-    to_partner = one(mails, "renewal_reminder", PARTNER["email"])
+    # The customer is told to contact the partner; the partner reads its own copy, about its
+    # customer, and neither is offered the portal.
+    to_customer = one(mails, "renewal_reminder", CUSTOMER)
     assert (
         "This subscription was bought through Reseller GmbH. To renew, contact Reseller GmbH "
-        "at orders@reseller.example" in to_partner.text
+        "at orders@reseller.example" in to_customer.text
     )
-    assert "customers.example.com" not in to_partner.text.split("\n--\n")[0]
-    assert "or as its partner, Reseller GmbH" in to_partner.text
+    to_partner = one(mails, "renewal_reminder", PARTNER["email"])
+    assert "subscription of your customer Acme Corp ends on January 15, 2027" in to_partner.text
+    assert "please arrange the renewal with Acme Corp now" in to_partner.text
+    assert "To renew, contact Reseller GmbH" not in to_partner.text
+    assert to_partner.subject != to_customer.subject
+    for mail in (to_customer, to_partner):
+        assert "customers.example.com" not in mail.text.split("\n--\n")[0]
+    assert "as the partner of record of Acme Corp" in to_partner.text
 
     await service.move_to("2026-12-31T00:00:00Z")
     mails = await service.new_mail()
