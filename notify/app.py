@@ -19,6 +19,7 @@ from notify.services import open_services
 from notify.web import (
     admin,
     admin_forecast,
+    admin_messages,
     admin_outbox,
     admin_search,
     admin_suppressions,
@@ -100,5 +101,6 @@ def create_app(
     admin_forecast.add_routes(app)
     admin_search.add_routes(app)
     admin_outbox.add_routes(app)
+    admin_messages.add_routes(app)
     install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
     return app

@@ -27,6 +27,7 @@ from notify.delivery.transports import FileTransport, SmtpTransport, Transport
 from notify.delivery.worker import Deliverer
 from notify.feed import feed_hook
 from notify.handlers import Branding
+from notify.mail.compose import Composer
 from notify.mail.enqueue import Enqueuer
 from notify.mail.render import Renderer
 from notify.metrics import Metrics
@@ -60,6 +61,7 @@ class Services:
         self.metrics = metrics
         self.branding = Branding(brand=settings.brand, portal_url=settings.portal_url)
         self.enqueuer = Enqueuer(self.branding, settings.mail_from)
+        self._composer: Composer | None = None
         processor_wakeup, delivery_wakeup = asyncio.Event(), asyncio.Event()
         self.processor = Processor(
             engine,
@@ -93,6 +95,14 @@ class Services:
             worker_name(),
             policy=policy,
         )
+
+    async def composer(self) -> Composer:
+        """How this process composes emails, for showing a message as it was (or will be)
+        sent. Taken from a deliverer, the one place a Composer is built, so that what is shown
+        is composed exactly as delivery composes it; that deliverer never sends."""
+        if self._composer is None:
+            self._composer = await self.deliverer().composer()
+        return self._composer
 
 
 @contextlib.asynccontextmanager

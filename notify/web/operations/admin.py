@@ -296,4 +296,18 @@ LISTS: Final[tuple[Operation, ...]] = (
             503: UNAVAILABLE,
         },
     ),
+    Operation(
+        method="get",
+        path="/admin/api/v1/notifications/{id}/message",
+        summary="The email exactly as sent, or as it will be sent",
+        tags=("admin",),
+        security="admin",
+        answers={
+            200: Answer("the message (RFC 5322)", STRING, "message/rfc822"),
+            401: UNAUTHORIZED,
+            404: NAMES_NOTHING,
+            409: problem("the notification's stored context does not render"),
+            503: UNAVAILABLE,
+        },
+    ),
 )
