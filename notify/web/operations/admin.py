@@ -85,6 +85,19 @@ ADMIN: Final[tuple[Operation, ...]] = (
         },
     ),
     Operation(
+        method="delete",
+        path="/admin/api/v1/subscriptions/{id}/opt-outs/{address}",
+        summary="Lift an opt-out: the address gets the subscription's reminders again",
+        tags=("admin",),
+        security="admin",
+        answers={
+            204: Answer("lifted"),
+            401: UNAUTHORIZED,
+            404: problem("the address has not opted out of that subscription, or names nothing"),
+            503: UNAVAILABLE,
+        },
+    ),
+    Operation(
         method="post",
         path="/admin/api/v1/feed-tokens",
         summary="Make a feed token for a namespace or an instance",
