@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from notify import console
 from notify.clock import Clock
 from notify.config import Settings
 from notify.feed.web import install as install_feed
@@ -103,4 +104,5 @@ def create_app(
     admin_outbox.add_routes(app)
     admin_messages.add_routes(app)
     install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
+    console.install(app)
     return app
