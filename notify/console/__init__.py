@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from notify.console import pages, signin
+from notify.console import messages, pages, signin, subscription
 from notify.console.render import stylesheet
 from notify.console.sessions import SESSIONS, _Sessions, sessions
 
@@ -21,3 +21,5 @@ def install(app: web.Application) -> None:
     app.router.add_get("/admin/console.css", stylesheet)
     signin.add_routes(app)
     pages.add_routes(app)
+    subscription.add_routes(app)
+    messages.add_routes(app)

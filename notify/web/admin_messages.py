@@ -65,10 +65,6 @@ async def message_bytes(app: web.Application, row: Row[Any]) -> bytes:
         raise NotComposable(f"{type(exc).__name__}: {exc}") from exc
 
 
-def eml_name(row: Row[Any]) -> str:
-    return f"notification-{row.id}.eml"
-
-
 async def get_message(request: web.Request) -> web.StreamResponse:
     given = request.match_info["id"]
     row = await notification_row(request.app, given)
@@ -78,10 +74,15 @@ async def get_message(request: web.Request) -> web.StreamResponse:
         data = await message_bytes(request.app, row)
     except NotComposable as exc:
         return problem(409, "not-composable", f"notification {row.id} does not render: {exc}")
+    return eml_answer(row, data, "inline")
+
+
+def eml_answer(row: Row[Any], data: bytes, disposition: str) -> web.Response:
+    """``data`` as ``message/rfc822``, named after ``row`` (``inline`` or ``attachment``)."""
     return web.Response(
         body=data,
         content_type=MEDIA_TYPE,
-        headers={"Content-Disposition": f'inline; filename="{eml_name(row)}"'},
+        headers={"Content-Disposition": f'{disposition}; filename="notification-{row.id}.eml"'},
     )
 
 
