@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from notify import console
 from notify.clock import Clock
 from notify.config import Settings
 from notify.feed.web import install as install_feed
@@ -19,6 +20,7 @@ from notify.services import open_services
 from notify.web import (
     admin,
     admin_forecast,
+    admin_messages,
     admin_outbox,
     admin_search,
     admin_suppressions,
@@ -104,5 +106,7 @@ def create_app(
     admin_forecast.add_routes(app)
     admin_search.add_routes(app)
     admin_outbox.add_routes(app)
+    admin_messages.add_routes(app)
     install_feed(app, engine=lambda: app[ENGINE], clock=lambda: app[CLOCK])
+    console.install(app)
     return app

@@ -28,6 +28,7 @@ from notify.delivery.worker import Deliverer
 from notify.feed import feed_hook
 from notify.handlers import Branding
 from notify.intake import Intake
+from notify.mail.compose import Composer
 from notify.mail.enqueue import Enqueuer
 from notify.mail.render import Renderer
 from notify.metrics import Metrics
@@ -63,6 +64,7 @@ class Services:
         self.enqueuer = Enqueuer(self.branding, settings.mail_from)
         # What the HTTP side of this process tells its background work (notify.intake).
         self.intake = Intake()
+        self._composer: Composer | None = None
         processor_wakeup, delivery_wakeup = asyncio.Event(), asyncio.Event()
         self.processor = Processor(
             engine,
@@ -98,6 +100,14 @@ class Services:
             policy=policy,
             intake=self.intake,
         )
+
+    async def composer(self) -> Composer:
+        """How this process composes emails, for showing a message as it was (or will be)
+        sent. Taken from a deliverer, the one place a Composer is built, so that what is shown
+        is composed exactly as delivery composes it; that deliverer never sends."""
+        if self._composer is None:
+            self._composer = await self.deliverer().composer()
+        return self._composer
 
 
 @contextlib.asynccontextmanager

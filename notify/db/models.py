@@ -176,3 +176,17 @@ class Unsubscribe(Base):
     subscription_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     address: Mapped[str] = mapped_column(String(320), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConsoleSession(Base):
+    """A signed-in console session, named by the SHA-256 of the id its cookie carries.
+
+    The cookie is encrypted (aiohttp-session, Fernet); this row is what makes it count: sign-out
+    deletes it, so a copy of the cookie is worth nothing afterwards.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

@@ -82,7 +82,8 @@ class Deliverer:
         self._depth_at = -DEPTH_REFRESH_SECONDS
         self._intake = intake or Intake()
 
-    async def _get_composer(self) -> Composer:
+    async def composer(self) -> Composer:
+        """The composer of this deliverer's messages, built once (the key is read on first use)."""
         if self._composer is None:
             key = self._key if self._key is not None else await unsubscribe_key(self._engine)
             self._composer = Composer(
@@ -98,7 +99,7 @@ class Deliverer:
     async def run_once(self, limit: int | None = None) -> int:
         """One pass of at most ``limit`` rows (the policy's batch size by default); returns how
         many rows it claimed (and recorded, lease permitting)."""
-        composer = await self._get_composer()
+        composer = await self.composer()
         token = f"{self.owner}#{next(self._passes)}"[-64:]
         claimed = await outbox.claim(
             self._engine, token, self._clock(), self.policy.lease, limit or self.policy.batch_size
@@ -151,8 +152,11 @@ class Deliverer:
                 extra_tries=-1,
                 last_error="out of attempts: leases expired without a result",
             )
+        # The message's Date is the moment it is composed, and a sent row records that same
+        # moment as sent_at: composing the row again at sent_at gives the bytes that went out.
+        composed_at = self._clock()
         try:
-            message = composer.compose(row.letter(), self._clock())
+            message = composer.compose(row.letter(), composed_at)
         except Exception as exc:
             # A template or context bug: no server was asked, and retrying will not help.
             log.exception("outbox.render_failed notification_id=%s kind=%s", row.id, row.kind)
@@ -198,7 +202,7 @@ class Deliverer:
             kind=row.kind,
             status=OutboxStatus.SENT,
             extra_tries=tries - 1,
-            sent_at=self._clock(),
+            sent_at=composed_at,
         )
 
     def _transient(self, row: Claimed, tries: int, error: str) -> Outcome:

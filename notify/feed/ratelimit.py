@@ -49,13 +49,23 @@ class TokenBuckets:
                 self._drop_full(now)
             self._buckets[key] = [self._burst - 1.0, now]
             return 0.0
-        tokens = min(self._burst, bucket[0] + (now - bucket[1]) * self._rate)
+        tokens = self._tokens(bucket, now)
         bucket[1] = now
         if tokens >= 1.0:
             bucket[0] = tokens - 1.0
             return 0.0
         bucket[0] = tokens
         return (1.0 - tokens) / self._rate
+
+    def waiting(self, key: str) -> float:
+        """The seconds until ``key``'s bucket holds a request again (0.0: it does); takes none."""
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            return 0.0
+        return max(0.0, (1.0 - self._tokens(bucket, self._monotonic())) / self._rate)
+
+    def _tokens(self, bucket: list[float], now: float) -> float:
+        return min(self._burst, bucket[0] + (now - bucket[1]) * self._rate)
 
     def __len__(self) -> int:
         return len(self._buckets)

@@ -21,9 +21,9 @@ from notify.config import Settings
 from notify.handlers import Branding
 from notify.handlers.formatting import LANGUAGES, copy_language
 from notify.mail.compose import Composer, Letter
-from notify.mail.enqueue import idempotency_key, mail_domain, message_id
+from notify.mail.enqueue import mail_domain
 from notify.mail.render import Renderer
-from notify.mail.samples import Sample, samples
+from notify.mail.samples import samples
 from notify.mail.signing import Signer
 
 COMMAND = "emails"
@@ -93,7 +93,7 @@ def write_previews(
         for sample in samples(language):
             if kind is not None and sample.kind.value != kind:
                 continue
-            letter = _letter(sample, branding, domain)
+            letter = sample.letter(branding, domain)
             message = composer.compose(letter, now)
             (folder / f"{sample.name}.eml").write_bytes(message.data)
             rendered = composer.renderer.render(letter.kind, _with_unsubscribe(composer, letter))
@@ -105,22 +105,6 @@ def write_previews(
             )
     (out / "index.html").write_text(_index(written), encoding="utf-8")
     return written
-
-
-def _letter(sample: Sample, branding: Branding, domain: str) -> Letter:
-    context = sample.context(branding)
-    recipient = (
-        "partner@reseller.example" if sample.audience == "partner" else "billing@customer.example"
-    )
-    key = idempotency_key(sample.notice.key, recipient)
-    return Letter(
-        kind=sample.kind.value,
-        subscription_id=sample.state.id,
-        recipient=recipient,
-        context=json.dumps(context),
-        message_id=message_id(key, domain),
-        idempotency_key=key,
-    )
 
 
 def _with_unsubscribe(composer: Composer, letter: Letter) -> dict[str, object]:

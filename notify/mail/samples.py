@@ -12,6 +12,7 @@ partner's copy of every kind a partner receives, and each step of the renewal re
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -43,6 +44,8 @@ from billingcore.state import Card, Channel, Customer, Deployment, Partner, Subs
 from billingcore.timeline import apply, occasions
 from notify.handlers import Branding, EmailSpec, email_for
 from notify.handlers.formatting import copy_language
+from notify.mail.compose import Letter
+from notify.mail.enqueue import idempotency_key, message_id
 
 # Each language's sample customer, and the currency and list prices it is billed in.
 _CUSTOMERS: dict[str, tuple[str, str, Decimal]] = {
@@ -81,6 +84,22 @@ class Sample:
             assert spec.partner_context is not None, self.name
             return spec.partner_context
         return spec.context
+
+    def letter(self, branding: Branding, domain: str) -> Letter:
+        """This sample as the outbox row of its recipient, ready to compose (Message-ID in
+        ``domain``)."""
+        recipient = (
+            "partner@reseller.example" if self.audience == "partner" else "billing@customer.example"
+        )
+        key = idempotency_key(self.notice.key, recipient)
+        return Letter(
+            kind=self.kind.value,
+            subscription_id=self.state.id,
+            recipient=recipient,
+            context=json.dumps(self.context(branding)),
+            message_id=message_id(key, domain),
+            idempotency_key=key,
+        )
 
 
 def at(day: str) -> datetime:

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billingcore import (
     Subscription,
@@ -26,9 +27,10 @@ from billingcore import (
 )
 from notify import codec
 from notify.clock import ClockWentBack, DatabaseClock
-from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow, Unsubscribe
+from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.keys import CLOCK, ENGINE, SERVICES
 from notify.mail.render import Renderer
+from notify.web.admin_suppressions import opt_outs
 from notify.web.auth import admin_only
 from notify.web.bodies import json_body
 from webhooks.fields import parse_timestamp
@@ -38,7 +40,6 @@ _EVENTS = cast(Table, InboxEvent.__table__)
 _INVOICES = cast(Table, InvoiceRow.__table__)
 _OUTBOX = cast(Table, OutboxRow.__table__)
 _SUBSCRIPTIONS = cast(Table, SubscriptionRow.__table__)
-_UNSUBSCRIBES = cast(Table, Unsubscribe.__table__)
 _BARRIER_SECONDS = 120
 
 
@@ -114,9 +115,11 @@ def state_view(state: Subscription, next_due_at: datetime | None) -> dict[str, A
     }
 
 
-async def subscription(request: web.Request) -> web.Response:
-    subscription_id = request.match_info["id"]
-    async with request.app[ENGINE].connect() as conn:
+async def story(
+    engine: AsyncEngine, renderer: Renderer, subscription_id: str
+) -> dict[str, Any] | None:
+    """A subscription's whole story as stored, or None when nothing names it."""
+    async with engine.connect() as conn:
         row = (
             await conn.execute(select(_SUBSCRIPTIONS).where(_SUBSCRIPTIONS.c.id == subscription_id))
         ).first()
@@ -127,7 +130,7 @@ async def subscription(request: web.Request) -> web.Response:
         )
         event_list = [_event_view(e) for e in events]
         if row is None and not event_list:
-            return problem(404, "not-found", f"no subscription or event for {subscription_id!r}")
+            return None
         if row is not None:
             # What arrived for the customer (a new card, new details) is part of the story too.
             shared = await conn.execute(
@@ -163,26 +166,28 @@ async def subscription(request: web.Request) -> web.Response:
             .where(_OUTBOX.c.subscription_id == subscription_id)
             .order_by(_OUTBOX.c.id)
         )
-        renderer = request.app[SERVICES].renderer
         notification_list = [notification_view(n, renderer) for n in notifications]
-        opt_outs = await conn.execute(
-            select(_UNSUBSCRIBES.c.address, _UNSUBSCRIBES.c.created_at)
-            .where(_UNSUBSCRIBES.c.subscription_id == subscription_id)
-            .order_by(_UNSUBSCRIBES.c.created_at)
-        )
-        opt_out_list = [{"address": a, "created_at": _iso(at)} for a, at in opt_outs]
+    opted_out = await opt_outs(engine, subscription_id)
     state = None
     if row is not None:
         state = state_view(codec.loads(Subscription, row.state), row.next_due_at)
-    return web.json_response(
-        {
-            "state": state,
-            "events": event_list,
-            "invoices": invoice_list,
-            "notifications": notification_list,
-            "opt_outs": opt_out_list,
-        }
-    )
+    return {
+        "state": state,
+        "events": event_list,
+        "invoices": invoice_list,
+        "notifications": notification_list,
+        "opt_outs": [
+            {"address": o["address"], "created_at": _iso(o["created_at"])} for o in opted_out
+        ],
+    }
+
+
+async def subscription(request: web.Request) -> web.Response:
+    subscription_id = request.match_info["id"]
+    found = await story(request.app[ENGINE], request.app[SERVICES].renderer, subscription_id)
+    if found is None:
+        return problem(404, "not-found", f"no subscription or event for {subscription_id!r}")
+    return web.json_response(found)
 
 
 async def get_clock(request: web.Request) -> web.Response:

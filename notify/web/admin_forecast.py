@@ -16,6 +16,7 @@ from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import Table, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billingcore import Subscription
 from billingcore.commands import RecordPaymentFailed, RecordPaymentSucceeded
@@ -77,9 +78,11 @@ def preview_view(seen: Preview) -> dict[str, Any]:
     }
 
 
-async def _stored(request: web.Request) -> tuple[Subscription, datetime] | None:
-    subscription_id = request.match_info["id"]
-    async with request.app[ENGINE].connect() as conn:
+async def stored_state(
+    engine: AsyncEngine, subscription_id: str
+) -> tuple[Subscription, datetime] | None:
+    """The stored state of ``subscription_id`` and its cursor, or None."""
+    async with engine.connect() as conn:
         row = (
             await conn.execute(
                 select(_SUBSCRIPTIONS.c.state, _SUBSCRIPTIONS.c.occasions_through).where(
@@ -97,7 +100,7 @@ def _not_found(request: web.Request) -> web.Response:
 
 
 async def get_forecast(request: web.Request) -> web.StreamResponse:
-    stored = await _stored(request)
+    stored = await stored_state(request.app[ENGINE], request.match_info["id"])
     if stored is None:
         return _not_found(request)
     state, cursor = stored
@@ -136,7 +139,7 @@ async def post_preview(request: web.Request) -> web.StreamResponse:
     wanted = await json_body(request)
     if not isinstance(wanted, dict) or set(wanted) - {"type", "data"}:
         return problem(400, "malformed-body", 'the body must be {"type": …, "data": {…}}')
-    stored = await _stored(request)
+    stored = await stored_state(request.app[ENGINE], request.match_info["id"])
     now = await request.app[CLOCK].now()
     event_type, data = wanted.get("type"), wanted.get("data")
     if isinstance(data, dict):

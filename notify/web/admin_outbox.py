@@ -9,10 +9,11 @@ The row keeps its idempotency key and Message-ID, so the requeued email is the s
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 from aiohttp import web
-from sqlalchemy import Table, select, update
+from sqlalchemy import Row, Table, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.db.engine import write_transaction
 from notify.db.models import OutboxRow, OutboxStatus
@@ -51,35 +52,49 @@ async def list_outbox(request: web.Request) -> web.StreamResponse:
     limit = _whole(request.query.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
     if limit is None:
         return _invalid("limit", f"a whole number from 1 to {MAX_LIMIT}")
-    query = select(_OUTBOX).where(_OUTBOX.c.status == status)
+    before = None
     if "before" in request.query:
-        before = _whole(request.query["before"], 0, MAX_ID)
+        before = row_id(request.query["before"])
         if before is None:
             return _invalid("before", "the id of a notification")
-        query = query.where(_OUTBOX.c.id < before)
-    query = query.order_by(_OUTBOX.c.id.desc()).limit(limit)
-    async with request.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(query)).all()
+    rows = await outbox_rows(request.app[ENGINE], status, limit=limit, before=before)
     renderer = request.app[SERVICES].renderer
     return web.json_response({"items": [notification_view(row, renderer) for row in rows]})
 
 
-async def requeue(request: web.Request) -> web.StreamResponse:
-    given = request.match_info["id"]
-    if not given.isdigit() or not 1 <= int(given) <= MAX_ID:
-        return problem(404, "not-found", f"no notification {given!r}")
-    row_id = int(given)
-    engine = request.app[ENGINE]
+async def outbox_rows(
+    engine: AsyncEngine, status: str, *, limit: int = DEFAULT_LIMIT, before: int | None = None
+) -> list[Row[Any]]:
+    """The rows of ``status``, newest first; with ``before``, only older ids."""
+    query = select(_OUTBOX).where(_OUTBOX.c.status == status)
+    if before is not None:
+        query = query.where(_OUTBOX.c.id < before)
+    async with engine.connect() as conn:
+        return list((await conn.execute(query.order_by(_OUTBOX.c.id.desc()).limit(limit))).all())
+
+
+def row_id(given: str) -> int | None:
+    """The outbox id ``given`` names, or None when it cannot name one."""
+    return _whole(given, 0, MAX_ID)
+
+
+class NotRequeueable(Exception):
+    """The row is neither dead nor failed; the message says what it is."""
+
+
+async def requeue_row(engine: AsyncEngine, row_id: int) -> bool:
+    """Make the dead or failed row ``row_id`` pending again, attempts 0, due now.
+
+    False when no row has that id; NotRequeueable when its status is another.
+    """
     async with write_transaction(engine) as conn:
         status = (
             await conn.execute(select(_OUTBOX.c.status).where(_OUTBOX.c.id == row_id))
         ).scalar_one_or_none()
         if status is None:
-            return problem(404, "not-found", f"no notification {row_id}")
+            return False
         if status not in REQUEUED:
-            return problem(
-                409, "not-requeueable", f"notification {row_id} is {status}: only dead or failed"
-            )
+            raise NotRequeueable(f"notification {row_id} is {status}: only dead or failed")
         await conn.execute(
             update(_OUTBOX)
             .where(_OUTBOX.c.id == row_id)
@@ -91,8 +106,21 @@ async def requeue(request: web.Request) -> web.StreamResponse:
                 lease_expires_at=None,
             )
         )
+    return True
+
+
+async def requeue(request: web.Request) -> web.StreamResponse:
+    given = request.match_info["id"]
+    found = row_id(given)
+    if found is None:
+        return problem(404, "not-found", f"no notification {given!r}")
+    try:
+        if not await requeue_row(request.app[ENGINE], found):
+            return problem(404, "not-found", f"no notification {found}")
+    except NotRequeueable as exc:
+        return problem(409, "not-requeueable", str(exc))
     request.app[SERVICES].background.delivery_wakeup.set()
-    return web.json_response({"id": row_id, "status": OutboxStatus.PENDING.value}, status=202)
+    return web.json_response({"id": found, "status": OutboxStatus.PENDING.value}, status=202)
 
 
 def add_routes(app: web.Application) -> None:

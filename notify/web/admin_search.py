@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from aiohttp import web
 from sqlalchemy import ColumnElement, Table, case, func, literal, or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billingcore import Subscription
 from notify import codec
@@ -74,15 +75,16 @@ def item_view(state: Subscription) -> dict[str, Any]:
     }
 
 
-async def search(request: web.Request) -> web.StreamResponse:
-    q = request.query.get("q", "").strip().lower()
+def searchable(text: str) -> str | None:
+    """The query ``text`` stands for (trimmed, lower-cased), or None when it cannot be one."""
+    q = text.strip().lower()
     if not q or len(q) > MAX_QUERY or not q.isprintable():
-        return problem(
-            422,
-            "invalid-data",
-            f"q must be 1 to {MAX_QUERY} printable characters",
-            errors=[{"field": "q", "message": f"a text of 1 to {MAX_QUERY} printable characters"}],
-        )
+        return None
+    return q
+
+
+async def find(engine: AsyncEngine, q: str) -> list[dict[str, Any]]:
+    """At most 50 subscriptions matching the ``searchable`` query ``q``, best first."""
     matches, rank = _ranked(q)
     t = _SUBSCRIPTIONS
     query = (
@@ -91,10 +93,21 @@ async def search(request: web.Request) -> web.StreamResponse:
         .order_by(rank, func.lower(func.coalesce(t.c.customer_name, "")), t.c.id)
         .limit(LIMIT)
     )
-    async with request.app[ENGINE].connect() as conn:
+    async with engine.connect() as conn:
         rows = (await conn.execute(query)).all()
-    items = [item_view(codec.loads(Subscription, row.state)) for row in rows]
-    return web.json_response({"items": items})
+    return [item_view(codec.loads(Subscription, row.state)) for row in rows]
+
+
+async def search(request: web.Request) -> web.StreamResponse:
+    q = searchable(request.query.get("q", ""))
+    if q is None:
+        return problem(
+            422,
+            "invalid-data",
+            f"q must be 1 to {MAX_QUERY} printable characters",
+            errors=[{"field": "q", "message": f"a text of 1 to {MAX_QUERY} printable characters"}],
+        )
+    return web.json_response({"items": await find(request.app[ENGINE], q)})
 
 
 def add_routes(app: web.Application) -> None:

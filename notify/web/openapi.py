@@ -111,7 +111,8 @@ def _operation(operation: Operation) -> Schema:
     if parameters:
         spec["parameters"] = parameters
     if operation.body is not None:
-        spec["requestBody"] = {"required": True, "content": {JSON: {"schema": operation.body}}}
+        content = {operation.body_media_type: {"schema": operation.body}}
+        spec["requestBody"] = {"required": True, "content": content}
     if operation.security is not None:
         spec["security"] = [{operation.security: []}]
     return spec

@@ -217,3 +217,29 @@ async def test_the_view_includes_customer_events_and_opt_outs(admin: Client) -> 
     assert view["opt_outs"] == [
         {"address": "billing@acme.example", "created_at": "2026-01-20T00:00:00+00:00"}
     ]
+
+
+async def test_an_opt_out_is_lifted_once_and_only_for_its_subscription(admin: Client) -> None:
+    """DELETE …/opt-outs/{address} (any letter case) is 204 and the view lists it no more; the
+    same address's opt-out of another subscription stays; again, or unknown, is 404."""
+    await three_customers(admin)
+    from notify.db.models import Unsubscribe
+
+    when = __import__("datetime").datetime(2026, 1, 20, tzinfo=__import__("datetime").UTC)
+    async with admin.app[ENGINE].begin() as conn:
+        await conn.execute(
+            Unsubscribe.__table__.insert(),
+            [
+                {"subscription_id": sub, "address": "billing@acme.example", "created_at": when}
+                for sub in ("sub_1", "sub_2")
+            ],
+        )
+    path = "/admin/api/v1/subscriptions/sub_1/opt-outs/Billing@Acme.example"
+    assert (await admin.delete(path, headers=ADMIN)).status == 204
+    again = await admin.delete(path, headers=ADMIN)
+    assert again.status == 404 and again.content_type == "application/problem+json"
+    assert (await admin.delete(path)).status == 401
+    one = await (await admin.get("/admin/api/v1/subscriptions/sub_1", headers=ADMIN)).json()
+    other = await (await admin.get("/admin/api/v1/subscriptions/sub_2", headers=ADMIN)).json()
+    assert one["opt_outs"] == []
+    assert [o["address"] for o in other["opt_outs"]] == ["billing@acme.example"]

@@ -23,9 +23,10 @@ from notify.web.operations.base import (
     Schema,
     obj,
 )
+from notify.web.operations.console import CONSOLE
 from notify.web.operations.service import SERVICE
 
-OPERATIONS: Final[tuple[Operation, ...]] = (*SERVICE, *ADMIN, *FORECASTS, *LISTS)
+OPERATIONS: Final[tuple[Operation, ...]] = (*SERVICE, *ADMIN, *FORECASTS, *LISTS, *CONSOLE)
 
 __all__ = [
     "JSON",

@@ -9,6 +9,7 @@ Schema = dict[str, Any]
 JSON: Final = "application/json"
 PROBLEM: Final = "application/problem+json"
 HTML: Final = "text/html"
+FORM: Final = "application/x-www-form-urlencoded"
 
 
 def ref(name: str) -> Schema:
@@ -46,6 +47,7 @@ class Operation:
     summary: str
     answers: dict[int, Answer]
     body: Schema | None = None
+    body_media_type: str = JSON  # FORM for the console's forms
     security: str | None = None  # a key of SECURITY
     headers: tuple[str, ...] = ()  # required request headers (webhook signature)
     query: dict[str, Schema] = field(default_factory=dict)  # optional query parameters
