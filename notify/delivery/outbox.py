@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from billingcore.notices import REMINDER_KINDS
 from notify.db.clauses import one_of
@@ -122,31 +122,50 @@ _CLAIM_DUE = _claiming(
 )
 
 
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One pass's rows, and those of them that must not be sent with the reason kept as their
+    ``last_error`` (suppressed, or opted out)."""
+
+    rows: list[Claimed]
+    blocked: dict[int, str]
+    lapsed: int  # how many of the rows were taken over from an expired lease
+
+
 async def claim(
-    engine: AsyncEngine, token: str, now: datetime, lease: timedelta, limit: int
-) -> list[Claimed]:
-    """Take up to ``limit`` due rows: sending under an expired lease, then pending and due."""
+    engine: AsyncEngine,
+    token: str,
+    now: datetime,
+    lease: timedelta,
+    limit: int,
+    *,
+    expired: bool = True,
+) -> Claim:
+    """Take up to ``limit`` due rows: sending under an expired lease (unless ``expired`` is
+    False), then pending and due; what blocks some of them is read in the same transaction."""
     params = {"token": token, "until": now + lease, "now": now, "limit": limit}
     async with write_transaction(engine) as conn:
-        rows = list((await conn.execute(_CLAIM_EXPIRED, params)).all())
+        rows = list((await conn.execute(_CLAIM_EXPIRED, params)).all()) if expired else []
+        lapsed = len(rows)
         if len(rows) < limit:
             params["limit"] = limit - len(rows)
             rows += (await conn.execute(_CLAIM_DUE, params)).all()
-    claimed = [
-        Claimed(
-            id=row.id,
-            idempotency_key=row.idempotency_key,
-            kind=row.kind,
-            subscription_id=row.subscription_id,
-            recipient=row.recipient,
-            context=row.context,
-            message_id=row.message_id,
-            attempts=row.attempts,
-        )
-        for row in rows
-    ]
+        claimed = [
+            Claimed(
+                id=row.id,
+                idempotency_key=row.idempotency_key,
+                kind=row.kind,
+                subscription_id=row.subscription_id,
+                recipient=row.recipient,
+                context=row.context,
+                message_id=row.message_id,
+                attempts=row.attempts,
+            )
+            for row in rows
+        ]
+        blocked = await _blocked(conn, claimed)
     claimed.sort(key=lambda c: c.id)
-    return claimed
+    return Claim(rows=claimed, blocked=blocked, lapsed=lapsed)
 
 
 _SUPPRESSED = select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.reason).where(
@@ -158,25 +177,24 @@ _OPTED_OUT = select(UNSUBSCRIBES.c.subscription_id, UNSUBSCRIBES.c.address).wher
 )
 
 
-async def blocked(engine: AsyncEngine, rows: Sequence[Claimed]) -> dict[int, str]:
+async def _blocked(conn: AsyncConnection, rows: Sequence[Claimed]) -> dict[int, str]:
     """The rows that must not be sent, each with the reason kept as its ``last_error``."""
     if not rows:
         return {}
     address_of = {r.id: normalize_address(r.recipient) for r in rows}
     reminders = [r for r in rows if r.kind in REMINDER_KINDS]
-    async with engine.connect() as conn:
-        result = await conn.execute(_SUPPRESSED, {"addresses": sorted(set(address_of.values()))})
-        suppressed = {address: reason for address, reason in result}
-        opted_out: set[tuple[str, str]] = set()
-        if reminders:
-            pairs = await conn.execute(
-                _OPTED_OUT,
-                {
-                    "subscriptions": sorted({r.subscription_id for r in reminders}),
-                    "addresses": sorted({address_of[r.id] for r in reminders}),
-                },
-            )
-            opted_out = {(sub, address) for sub, address in pairs}
+    result = await conn.execute(_SUPPRESSED, {"addresses": sorted(set(address_of.values()))})
+    suppressed = {address: reason for address, reason in result}
+    opted_out: set[tuple[str, str]] = set()
+    if reminders:
+        pairs = await conn.execute(
+            _OPTED_OUT,
+            {
+                "subscriptions": sorted({r.subscription_id for r in reminders}),
+                "addresses": sorted({address_of[r.id] for r in reminders}),
+            },
+        )
+        opted_out = {(sub, address) for sub, address in pairs}
     reasons: dict[int, str] = {}
     for row in rows:
         address = address_of[row.id]

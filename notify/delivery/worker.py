@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import (
@@ -80,6 +80,7 @@ class Deliverer:
         # Sends in flight across every pass of this deliverer.
         self._slots = asyncio.Semaphore(policy.concurrency)
         self._depth_at = -DEPTH_REFRESH_SECONDS
+        self._expired_at = datetime.min.replace(tzinfo=UTC)
         self._intake = intake or Intake()
 
     async def composer(self) -> Composer:
@@ -101,12 +102,24 @@ class Deliverer:
         many rows it claimed (and recorded, lease permitting)."""
         composer = await self.composer()
         token = f"{self.owner}#{next(self._passes)}"[-64:]
-        claimed = await outbox.claim(
-            self._engine, token, self._clock(), self.policy.lease, limit or self.policy.batch_size
+        now = self._clock()
+        # Rows under an expired lease are few (what a crashed worker held) and may wait a tenth
+        # of a lease longer: looking for them on every pass would cost a statement per pass.
+        # Once some are found, every pass looks again until none are left.
+        expired = abs(now - self._expired_at) >= self.policy.lease / 10
+        found = await outbox.claim(
+            self._engine,
+            token,
+            now,
+            self.policy.lease,
+            limit or self.policy.batch_size,
+            expired=expired,
         )
+        if expired and not found.lapsed:
+            self._expired_at = now
+        claimed, reasons = found.rows, found.blocked
         outcomes: list[Outcome] = []
         if claimed:
-            reasons = await outbox.blocked(self._engine, claimed)
 
             async def one(row: Claimed) -> Outcome:
                 if row.id in reasons:

@@ -227,7 +227,7 @@ def _compile_kind(
     kind: str, html: str, text_env: jinja2.Environment, html_env: jinja2.Environment
 ) -> _Compiled:
     try:
-        return _Compiled(
+        compiled = _Compiled(
             subject=text_env.get_template(f"{kind}/subject.txt"),
             preheader=text_env.get_template(f"{kind}/preheader.txt"),
             text=text_env.get_template(f"{kind}/body.txt"),
@@ -235,3 +235,9 @@ def _compile_kind(
         )
     except jinja2.TemplateError as exc:
         raise TemplateLoadError(f"{kind}: {exc}") from exc
+    for template in (compiled.subject, compiled.preheader, compiled.text, compiled.html):
+        # A template's globals are a ChainMap over the environment's, which every render copies
+        # key by key into its context (a third of a render's time); the environments never
+        # change after load, so a plain dict of the same names renders the same, faster.
+        template.globals = dict(template.globals)
+    return compiled

@@ -348,8 +348,8 @@ async def test_a_lapsed_lease_is_claimed_again_and_the_late_record_is_refused(
     [row] = await add_rows(world.engine)
     start = now()
     lease = DEFAULT_POLICY.lease
-    [first] = await outbox_db.claim(world.engine, "worker-a#1", start, lease, 10)
-    assert await outbox_db.claim(world.engine, "worker-b#1", start, lease, 10) == []
+    [first] = (await outbox_db.claim(world.engine, "worker-a#1", start, lease, 10)).rows
+    assert (await outbox_db.claim(world.engine, "worker-b#1", start, lease, 10)).rows == []
 
     later = start + lease + timedelta(seconds=1)
     second = world.deliverer("worker-b", clock=lambda: later)
@@ -363,6 +363,31 @@ async def test_a_lapsed_lease_is_claimed_again_and_the_late_record_is_refused(
     stored = await row_of(world.engine, row["message_id"])
     assert (stored.status, stored.lease_owner, stored.attempts) == ("sent", "worker-b#1", 2)
     assert stored.last_error is None
+
+
+async def test_lapsed_leases_are_looked_for_a_tenth_of_a_lease_apart_until_none_are_left(
+    world: World, server: SmtpServer
+) -> None:
+    """A pass looks for expired leases when a tenth of a lease has gone by since it last found
+    none; while it finds some, the next pass looks again, so a crashed worker's rows are all
+    taken over however many passes that takes."""
+    rows = await add_rows(world.engine, 5)
+    start = now()
+    lease = DEFAULT_POLICY.lease
+    taken = await outbox_db.claim(world.engine, "crashed#1", start, lease, 5)
+    assert len(taken.rows) == 5
+    at = start + lease + timedelta(seconds=1)
+    survivor = world.deliverer("survivor", clock=lambda: at)
+    assert [await survivor.run_once(2) for _ in range(4)] == [2, 2, 1, 0]
+    assert sorted(server.message_ids()) == sorted(row["message_id"] for row in rows)
+
+    # Found none on its last pass: the next crash's rows wait for the next look.
+    [late] = await add_rows(world.engine)
+    await outbox_db.claim(world.engine, "crashed#2", at, timedelta(0), 1)
+    assert await survivor.run_once(2) == 0
+    at += lease / 10
+    assert await survivor.run_once(2) == 1
+    assert late["message_id"] in server.message_ids()
 
 
 async def test_a_render_failure_fails_the_row_without_suppressing(
