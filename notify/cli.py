@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -97,6 +98,14 @@ async def _migrate(settings: Settings) -> int:
     return 0
 
 
+def _started() -> None:
+    """Once a long-running command has built what it keeps (modules, compiled templates,
+    catalogs, the engine): those objects live as long as the process, so they leave the
+    collector's generations and its full collections stop walking them in the middle of a
+    burst of webhooks or a delivery pass."""
+    gc.freeze()
+
+
 async def _serve(settings: Settings, *, worker: bool) -> int:
     app = create_app(settings, run_worker=worker)
     idle = app[CONNECTIONS].limits.idle_timeout
@@ -104,6 +113,7 @@ async def _serve(settings: Settings, *, worker: bool) -> int:
     await runner.setup()
     site = GuardedSite(runner, settings.host, settings.port)
     await site.start()
+    _started()
     print(f"notify: listening on http://{settings.host}:{settings.port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -124,6 +134,7 @@ async def _worker(settings: Settings) -> int:
         if settings.metrics_port:
             ops = await worker_ops.start(settings, services.engine, services.metrics)
         assert background.deliverer is not None
+        _started()
         print(f"notify: worker {background.deliverer.owner} running", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

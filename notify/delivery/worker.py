@@ -279,14 +279,12 @@ class Deliverer:
 
     async def _lane(self, stop: asyncio.Event, wakeup: asyncio.Event | None, limit: int) -> None:
         while not stop.is_set():
-            started = time.perf_counter()
             try:
-                handled = await self.run_once(limit)
+                async with self._intake.turn():
+                    handled = await self.run_once(limit)
             except Exception:
                 # Most often the database is away; the next pass tries again.
                 log.exception("outbox.pass_failed owner=%s", self.owner)
                 handled = 0
             if handled == 0:
                 await wait_for_either(stop, wakeup, self.policy.poll_interval)
-            else:
-                await self._intake.make_way(time.perf_counter() - started)

@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
-import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -90,12 +89,11 @@ class Processor:
         done = 0
         for step in (self.events_once, self.occasions_once):
             while not (stop is not None and stop.is_set()):
-                started = time.perf_counter()
-                handled = await step()
+                async with self._intake.turn():
+                    handled = await step()
                 if not handled:
                     break
                 done += handled
-                await self._intake.make_way(time.perf_counter() - started)
         return done
 
     async def settle(self) -> None:

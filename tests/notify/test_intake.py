@@ -26,22 +26,46 @@ async def test_intake_is_busy_while_webhooks_arrive_or_wait() -> None:
     assert intake.busy
 
 
-async def test_making_way_pauses_only_while_busy_and_at_most_the_cap() -> None:
+async def test_turns_pause_only_while_busy_and_at_most_the_cap() -> None:
     """A step of 10 ms is followed by a pause of 20 ms while busy (share 2), none when not; a
     long step's pause stops at the cap."""
     intake = Intake(IntakePolicy(window=10.0, share=2.0, max_pause=0.05))
-    started = time.perf_counter()
-    await intake.make_way(0.01)
-    assert time.perf_counter() - started < 0.01
+
+    async def step(seconds: float) -> float:
+        started = time.perf_counter()
+        async with intake.turn():
+            await asyncio.sleep(seconds)
+        return time.perf_counter() - started
+
+    assert await step(0.01) < 0.019
     intake.arrived()
-    started = time.perf_counter()
-    await intake.make_way(0.01)
-    assert time.perf_counter() - started >= 0.019
-    started = time.perf_counter()
-    await intake.make_way(10.0)
-    assert time.perf_counter() - started < 1.0
+    assert await step(0.01) >= 0.029
+    assert 0.25 <= await step(0.2) < 0.5
     assert (intake.batch(100), intake.batch(5)) == (10, 5)
     assert Intake().batch(100) == 100
+
+
+async def test_while_busy_the_background_tasks_take_turns_one_at_a_time() -> None:
+    """Two tasks stepping side by side: while busy their steps never overlap, so together they
+    keep to one share of the loop; when not busy they overlap freely."""
+    intake = Intake(IntakePolicy(window=10.0, share=1.0, max_pause=0.05))
+    running, most = 0, 0
+
+    async def steps() -> None:
+        nonlocal running, most
+        for _ in range(3):
+            async with intake.turn():
+                running += 1
+                most = max(most, running)
+                await asyncio.sleep(0.01)
+                running -= 1
+
+    await asyncio.gather(steps(), steps())
+    assert most == 2
+    intake.arrived()
+    most = 0
+    await asyncio.gather(steps(), steps())
+    assert most == 1
 
 
 async def test_the_processor_takes_small_batches_while_webhooks_arrive(
