@@ -23,12 +23,12 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import cast
 
-from sqlalchemy import Executable, Table, select
+from sqlalchemy import Connection, Executable, Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify import codec
 from notify.db.clauses import one_of
-from notify.db.engine import dialect_insert, write_gate
+from notify.db.engine import dialect_insert, write_in_one_call
 from notify.db.models import EventStatus, InboxEvent
 from notify.intake import Intake
 from webhooks.receipt import Answer, Receipt, StorageUnavailable
@@ -139,16 +139,18 @@ class Inbox:
 
     async def _store(self, receipts: list[Receipt]) -> dict[str, tuple[bool, str]]:
         """Insert new receipts; return id → (inserted now, stored body hash) for every id."""
-        async with write_gate(self._engine), self._engine.begin() as conn:
-            result = await conn.execute(self._insert, [_row(r) for r in receipts])
-            inserted = set(result.scalars().all())
+        rows = [_row(r) for r in receipts]
+
+        def insert(conn: Connection) -> dict[str, tuple[bool, str]]:
+            inserted = set(conn.execute(self._insert, rows).scalars().all())
             outcome = {r.id: (True, r.body_sha256) for r in receipts if r.id in inserted}
             missing = [r.id for r in receipts if r.id not in inserted]
             if missing:
-                rows = await conn.execute(_STORED_HASHES, {"ids": missing})
-                for event_id, sha in rows:
+                for event_id, sha in conn.execute(_STORED_HASHES, {"ids": missing}):
                     outcome[event_id] = (False, sha)
-        return outcome
+            return outcome
+
+        return await write_in_one_call(self._engine, insert)
 
 
 def _insert_statement(dialect: str) -> Executable:

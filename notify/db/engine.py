@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import weakref
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import Engine, event
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 # Execution option that makes a SQLite transaction start with BEGIN IMMEDIATE: it takes the write
 # lock up front, which is how claims avoid two writers reading the same rows (SQLite has no
@@ -22,8 +26,8 @@ IMMEDIATE = "notify_begin_immediate"
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine for ``url``, with the pragmas and pool settings each backend needs."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
-        _configure_sqlite(engine)
+        engine = create_async_engine(url, connect_args=_SQLITE_CONNECT_ARGS, **kwargs)
+        _configure_sqlite(engine.sync_engine)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -31,8 +35,11 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+_SQLITE_CONNECT_ARGS = {"timeout": 30}
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
@@ -44,7 +51,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get(IMMEDIATE, False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
@@ -88,6 +95,77 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             conn = await immediate(conn)
         async with conn.begin():
             yield conn
+
+
+class _Twin:
+    """A synchronous engine on the same SQLite file with one thread of its own.
+
+    Through aiosqlite every statement, its fetch, the BEGIN and the COMMIT are each a hop to
+    the driver's thread and back through the event loop; while the loop is busy with a burst
+    of requests each hop waits its turn, and a transaction of a few statements held the write
+    lock for 15 ms where SQLite needed one (bench/ingest, see docs/decisions.md). A transaction
+    run whole in this thread is one hop.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        url = engine.url.set(drivername="sqlite+pysqlite")
+        # One connection, used by one thread: check_same_thread guards nothing here.
+        args = {**_SQLITE_CONNECT_ARGS, "check_same_thread": False}
+        self.engine = create_sync_engine(url, connect_args=args, pool_size=1, max_overflow=0)
+        _configure_sqlite(self.engine)
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite")
+
+    def close(self) -> None:
+        self.thread.shutdown(wait=True)
+        self.engine.dispose()
+
+
+_TWINS: weakref.WeakKeyDictionary[AsyncEngine, _Twin] = weakref.WeakKeyDictionary()
+
+
+def _twin(engine: AsyncEngine) -> _Twin:
+    twin = _TWINS.get(engine)
+    if twin is None:
+        twin = _TWINS[engine] = _Twin(engine)
+
+        @event.listens_for(engine.sync_engine, "engine_disposed")
+        def _disposed(_engine: Engine) -> None:
+            # The engine may be used again after dispose(); a new twin comes with it.
+            closing = _TWINS.pop(engine, None)
+            if closing is not None:
+                closing.close()
+
+    return twin
+
+
+async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
+    """Run ``work`` in one write transaction and return what it returns.
+
+    For short, hot transactions whose statements do not depend on the event loop (the inbox's
+    batch insert): on SQLite the whole transaction runs in one call to a thread of its own
+    (``_Twin``), behind this process's write gate and with BEGIN IMMEDIATE; on PostgreSQL it
+    runs on the async connection (asyncpg needs no thread).
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            return await conn.run_sync(work)
+    twin = _twin(engine)
+
+    def transaction() -> T:
+        with twin.engine.connect() as conn:
+            conn = conn.execution_options(**{IMMEDIATE: True})
+            with conn.begin():
+                return work(conn)
+
+    async with write_gate(engine):
+        done = asyncio.get_running_loop().run_in_executor(twin.thread, transaction)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            # The thread finishes its transaction regardless; the gate stays held until it
+            # has, so no other writer of this process meets SQLite's busy handler instead.
+            await asyncio.shield(done)
+            raise
 
 
 def dialect_insert(dialect_name: str) -> Any:

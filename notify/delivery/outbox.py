@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Integer, Select, Table, Update, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, Integer, Select, Table, Update, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from billingcore.notices import REMINDER_KINDS
 from notify.db.clauses import one_of
-from notify.db.engine import dialect_insert, write_transaction
+from notify.db.engine import dialect_insert, write_in_one_call
 from notify.db.models import OutboxRow, OutboxStatus, Suppression, Unsubscribe
 from notify.mail.compose import Letter
 
@@ -144,12 +144,13 @@ async def claim(
     """Take up to ``limit`` due rows: sending under an expired lease (unless ``expired`` is
     False), then pending and due; what blocks some of them is read in the same transaction."""
     params = {"token": token, "until": now + lease, "now": now, "limit": limit}
-    async with write_transaction(engine) as conn:
-        rows = list((await conn.execute(_CLAIM_EXPIRED, params)).all()) if expired else []
+
+    def take(conn: Connection) -> Claim:
+        rows = list(conn.execute(_CLAIM_EXPIRED, params).all()) if expired else []
         lapsed = len(rows)
         if len(rows) < limit:
             params["limit"] = limit - len(rows)
-            rows += (await conn.execute(_CLAIM_DUE, params)).all()
+            rows += conn.execute(_CLAIM_DUE, params).all()
         claimed = [
             Claimed(
                 id=row.id,
@@ -163,9 +164,11 @@ async def claim(
             )
             for row in rows
         ]
-        blocked = await _blocked(conn, claimed)
-    claimed.sort(key=lambda c: c.id)
-    return Claim(rows=claimed, blocked=blocked, lapsed=lapsed)
+        blocked = _blocked(conn, claimed)
+        claimed.sort(key=lambda c: c.id)
+        return Claim(rows=claimed, blocked=blocked, lapsed=lapsed)
+
+    return await write_in_one_call(engine, take)
 
 
 _SUPPRESSED = select(SUPPRESSIONS.c.address, SUPPRESSIONS.c.reason).where(
@@ -177,17 +180,17 @@ _OPTED_OUT = select(UNSUBSCRIBES.c.subscription_id, UNSUBSCRIBES.c.address).wher
 )
 
 
-async def _blocked(conn: AsyncConnection, rows: Sequence[Claimed]) -> dict[int, str]:
+def _blocked(conn: Connection, rows: Sequence[Claimed]) -> dict[int, str]:
     """The rows that must not be sent, each with the reason kept as its ``last_error``."""
     if not rows:
         return {}
     address_of = {r.id: normalize_address(r.recipient) for r in rows}
     reminders = [r for r in rows if r.kind in REMINDER_KINDS]
-    result = await conn.execute(_SUPPRESSED, {"addresses": sorted(set(address_of.values()))})
+    result = conn.execute(_SUPPRESSED, {"addresses": sorted(set(address_of.values()))})
     suppressed = {address: reason for address, reason in result}
     opted_out: set[tuple[str, str]] = set()
     if reminders:
-        pairs = await conn.execute(
+        pairs = conn.execute(
             _OPTED_OUT,
             {
                 "subscriptions": sorted({r.subscription_id for r in reminders}),
@@ -246,8 +249,9 @@ async def record(
     if not outcomes:
         return set()
     insert = dialect_insert(engine.dialect.name)
-    async with write_transaction(engine) as conn:
-        held = await conn.execute(_HELD, {"ids": [o.id for o in outcomes], "token": token})
+
+    def write(conn: Connection) -> set[int]:
+        held = conn.execute(_HELD, {"ids": [o.id for o in outcomes], "token": token})
         applied = set(held.scalars())
         suppressions = {
             normalize_address(o.suppress[0]): o.suppress[1]
@@ -255,7 +259,7 @@ async def record(
             if o.suppress is not None
         }
         if suppressions:
-            await conn.execute(
+            conn.execute(
                 insert(SUPPRESSIONS).on_conflict_do_nothing(index_elements=["address"]),
                 [
                     {"address": address, "reason": reason, "created_at": now}
@@ -275,8 +279,10 @@ async def record(
             if o.id in applied
         ]
         if rows:
-            await conn.execute(_RECORD, rows)
-    return applied
+            conn.execute(_RECORD, rows)
+        return applied
+
+    return await write_in_one_call(engine, write)
 
 
 async def depth(engine: AsyncEngine) -> dict[str, int]:
