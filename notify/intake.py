@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 
@@ -39,20 +39,28 @@ class IntakePolicy:
 class Intake:
     """The HTTP intake's pressure, as the background sees it."""
 
-    def __init__(self, policy: IntakePolicy | None = None) -> None:
+    def __init__(
+        self,
+        policy: IntakePolicy | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        pause: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.policy = policy or IntakePolicy()
+        self.clock = clock  # seconds, monotonic: when webhooks arrive and how long steps take
+        self._pause = pause
         self._last = float("-inf")
         self._turns = asyncio.Lock()
         self.waiting = 0  # receipts handed to the inbox and not stored yet
 
     def arrived(self) -> None:
         """A webhook was received."""
-        self._last = time.monotonic()
+        self._last = self.clock()
 
     @property
     def busy(self) -> bool:
         """Webhooks are arriving, or waiting to be stored."""
-        return self.waiting > 0 or time.monotonic() - self._last < self.policy.window
+        return self.waiting > 0 or self.clock() - self._last < self.policy.window
 
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
@@ -66,11 +74,11 @@ class Intake:
             yield
             return
         async with self._turns:
-            started = time.perf_counter()
+            started = self.clock()
             yield
-            worked = time.perf_counter() - started
+            worked = self.clock() - started
             if self.busy:
-                await asyncio.sleep(min(worked * self.policy.share, self.policy.max_pause))
+                await self._pause(min(worked * self.policy.share, self.policy.max_pause))
 
     def batch(self, usual: int) -> int:
         """The processor's batch size now: small while busy."""

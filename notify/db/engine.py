@@ -28,6 +28,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args=_SQLITE_CONNECT_ARGS, **kwargs)
         _configure_sqlite(engine.sync_engine)
+        event.listen(engine.sync_engine, "engine_disposed", _close_twin)
         return engine
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 10)
@@ -102,9 +103,9 @@ class _Twin:
 
     Through aiosqlite every statement, its fetch, the BEGIN and the COMMIT are each a hop to
     the driver's thread and back through the event loop; while the loop is busy with a burst
-    of requests each hop waits its turn, and a transaction of a few statements held the write
-    lock for 15 ms where SQLite needed one (bench/ingest, see docs/decisions.md). A transaction
-    run whole in this thread is one hop.
+    of requests each hop waits its turn, and the inbox's batch insert held the write lock for
+    15 ms where SQLite needs one (docs/delivery.md, "Accepting webhooks while delivering"). A
+    transaction run whole in this thread is one hop.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -120,31 +121,31 @@ class _Twin:
         self.engine.dispose()
 
 
-_TWINS: weakref.WeakKeyDictionary[AsyncEngine, _Twin] = weakref.WeakKeyDictionary()
+# Keyed by the async engine's sync_engine, which its "engine_disposed" event names.
+_TWINS: weakref.WeakKeyDictionary[Engine, _Twin] = weakref.WeakKeyDictionary()
 
 
 def _twin(engine: AsyncEngine) -> _Twin:
-    twin = _TWINS.get(engine)
+    twin = _TWINS.get(engine.sync_engine)
     if twin is None:
-        twin = _TWINS[engine] = _Twin(engine)
-
-        @event.listens_for(engine.sync_engine, "engine_disposed")
-        def _disposed(_engine: Engine) -> None:
-            # The engine may be used again after dispose(); a new twin comes with it.
-            closing = _TWINS.pop(engine, None)
-            if closing is not None:
-                closing.close()
-
+        twin = _TWINS[engine.sync_engine] = _Twin(engine)
     return twin
+
+
+def _close_twin(sync_engine: Engine) -> None:
+    # The engine may be used again after dispose(); a new twin comes with its next write.
+    twin = _TWINS.pop(sync_engine, None)
+    if twin is not None:
+        twin.close()
 
 
 async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
     """Run ``work`` in one write transaction and return what it returns.
 
     For short, hot transactions whose statements do not depend on the event loop (the inbox's
-    batch insert): on SQLite the whole transaction runs in one call to a thread of its own
-    (``_Twin``), behind this process's write gate and with BEGIN IMMEDIATE; on PostgreSQL it
-    runs on the async connection (asyncpg needs no thread).
+    insert, the outbox's claim and record): on SQLite the whole transaction runs in one call
+    to a thread of its own (``_Twin``), behind this process's write gate and with BEGIN
+    IMMEDIATE; on PostgreSQL it runs on the async connection (asyncpg needs no thread).
     """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:

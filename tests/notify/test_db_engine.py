@@ -93,7 +93,8 @@ async def test_on_sqlite_it_holds_the_write_gate_until_the_thread_is_done_even_i
     call = asyncio.create_task(write_in_one_call(engine, work))
     await asyncio.to_thread(inside.wait, 10)
     call.cancel()
-    await asyncio.sleep(0.05)
+    for _ in range(3):  # a few turns of the loop: the cancellation has reached the call
+        await asyncio.sleep(0)
     assert write_gate(engine).locked()  # type: ignore[attr-defined]
     release.set()
     with pytest.raises(asyncio.CancelledError):

@@ -8,7 +8,7 @@ import json
 import socket
 import time
 import urllib.request
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -194,9 +194,10 @@ async def test_a_trickled_head_on_a_kept_alive_connection_is_cut_off(guarded: in
 async def test_beyond_the_cap_the_longest_waiting_connection_makes_room_never_a_busy_one() -> None:
     """With room for 4 connections: a request in progress keeps its connection while idle ones
     come and go, each new one closing the one that waited longest."""
-    release = asyncio.Event()
+    release, started = asyncio.Event(), asyncio.Event()
 
     async def slow(_request: web.Request) -> web.Response:
+        started.set()
         await release.wait()
         return web.json_response({"done": True})
 
@@ -207,9 +208,9 @@ async def test_beyond_the_cap_the_longest_waiting_connection_makes_room_never_a_
     try:
         busy_reader, busy_writer = await asyncio.open_connection("127.0.0.1", port)
         busy_writer.write(b"GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
-        await asyncio.sleep(0.1)
+        await asyncio.wait_for(started.wait(), 5)
         idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(6)]
-        await asyncio.sleep(0.1)
+        await _until(lambda: app[limits.CONNECTIONS].evicted >= 3)
         assert len(app[limits.CONNECTIONS]) == 4
         assert app[limits.CONNECTIONS].evicted == 3
         closed = [r.at_eof() or await _eof_soon(r) for r, _ in idle]
@@ -222,6 +223,14 @@ async def test_beyond_the_cap_the_longest_waiting_connection_makes_room_never_a_
             writer.close()
     finally:
         await runner.cleanup()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    """Return once ``condition`` holds (bounded); the server runs on this loop meanwhile."""
+    async with asyncio.timeout(5):
+        # The server's accepting has no event to wait on; each turn of the loop lets it run.
+        while not condition():  # noqa: ASYNC110
+            await asyncio.sleep(0)
 
 
 async def _eof_soon(reader: asyncio.StreamReader) -> bool:
