@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import threading
 import weakref
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Dialect, Engine, Executable, event
 from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
@@ -98,27 +100,79 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
             yield conn
 
 
+class Statements(Protocol):
+    """What a transaction's code asks of its connection: ``AsyncConnection`` is one, and so is
+    the connection of a transaction run whole in the SQLite twin's thread (``in_one_call``)."""
+
+    @property
+    def dialect(self) -> Dialect: ...
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any: ...
+
+
 class _Twin:
-    """A synchronous engine on the same SQLite file with one thread of its own.
+    """A synchronous engine on the same SQLite file with threads of its own.
 
     Through aiosqlite every statement, its fetch, the BEGIN and the COMMIT are each a hop to
     the driver's thread and back through the event loop; while the loop is busy with a burst
     of requests each hop waits its turn, and the inbox's batch insert held the write lock for
     15 ms where SQLite needs one (docs/delivery.md, "Accepting webhooks while delivering"). A
-    transaction run whole in this thread is one hop.
+    transaction run whole in the writer thread is one hop. The reader thread runs read-only
+    transactions the same way (``read_in_one_call``), beside the writer, never behind it.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite+pysqlite")
-        # One connection, used by one thread: check_same_thread guards nothing here.
+        # A connection per thread, each used by its thread alone: check_same_thread guards
+        # nothing here.
         args = {**_SQLITE_CONNECT_ARGS, "check_same_thread": False}
-        self.engine = create_sync_engine(url, connect_args=args, pool_size=1, max_overflow=0)
+        self.engine = create_sync_engine(url, connect_args=args, pool_size=2, max_overflow=0)
         _configure_sqlite(self.engine)
-        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite")
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite")
+        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite-read")
+        # Each thread's event loop, for async transaction code run there (``in_one_call``).
+        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+
+    def run(self, work: Awaitable[T]) -> T:
+        """Run ``work`` to its end on the calling twin thread's own event loop."""
+        loop = self._loops.get(threading.get_ident())
+        if loop is None:
+            loop = self._loops[threading.get_ident()] = asyncio.new_event_loop()
+        return loop.run_until_complete(work)
+
+    async def call(self, thread: ThreadPoolExecutor, work: Callable[[], T]) -> T:
+        """``work()`` in ``thread``, with the caller's context variables. If the caller is
+        cancelled, ``work`` still runs to its end before the cancellation goes on: whatever it
+        holds (the write gate, for the writer) stays held until then."""
+        context = contextvars.copy_context()
+        done = asyncio.get_running_loop().run_in_executor(thread, context.run, work)
+        try:
+            return await asyncio.shield(done)
+        except asyncio.CancelledError:
+            await asyncio.shield(done)
+            raise
 
     def close(self) -> None:
-        self.thread.shutdown(wait=True)
+        self.writer.shutdown(wait=True)
+        self.reader.shutdown(wait=True)
+        for loop in self._loops.values():
+            loop.close()
         self.engine.dispose()
+
+
+class _InTwin:
+    """``Statements`` over the twin's synchronous connection: each statement runs there and
+    then, in the twin's thread, with no hop through an event loop."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> Dialect:
+        return self._conn.dialect
+
+    async def execute(self, statement: Executable, parameters: Any = None) -> Any:
+        return self._conn.execute(statement, parameters)
 
 
 # Keyed by the async engine's sync_engine, which its "engine_disposed" event names.
@@ -150,6 +204,50 @@ async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
             return await conn.run_sync(work)
+    return await _in_twin_transaction(engine, work)
+
+
+async def in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitable[T]]) -> T:
+    """Run the async transaction code ``work`` in one write transaction, as
+    ``write_in_one_call`` runs synchronous code: on SQLite whole in the twin's writer thread,
+    where each of its statements runs at once on the twin's connection; on PostgreSQL on this
+    loop, in a ``write_transaction``.
+
+    On SQLite ``work`` must await nothing but its connection's statements (it runs on the
+    twin thread's own event loop); the write lock is then held for as long as the work takes,
+    not for as long as this loop takes to come back to each of its statements.
+    """
+    if engine.dialect.name != "sqlite":
+        async with write_transaction(engine) as conn:
+            return await work(conn)
+    twin = _twin(engine)
+    return await _in_twin_transaction(engine, lambda conn: twin.run(work(_InTwin(conn))))
+
+
+async def read_in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitable[T]]) -> T:
+    """Run the async code ``work`` in a transaction that is rolled back whatever it did: on
+    SQLite whole in the twin's reader thread (a snapshot, no write lock), on PostgreSQL on this
+    loop. ``work`` must not write: on SQLite a write would wait for the write lock."""
+    if engine.dialect.name != "sqlite":
+        async with engine.connect() as conn:
+            transaction = await conn.begin()
+            try:
+                return await work(conn)
+            finally:
+                await transaction.rollback()
+    twin = _twin(engine)
+
+    def snapshot() -> T:
+        with twin.engine.connect() as conn, conn.begin() as transaction:
+            try:
+                return twin.run(work(_InTwin(conn)))
+            finally:
+                transaction.rollback()
+
+    return await twin.call(twin.reader, snapshot)
+
+
+async def _in_twin_transaction(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
     twin = _twin(engine)
 
     def transaction() -> T:
@@ -159,14 +257,7 @@ async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]
                 return work(conn)
 
     async with write_gate(engine):
-        done = asyncio.get_running_loop().run_in_executor(twin.thread, transaction)
-        try:
-            return await asyncio.shield(done)
-        except asyncio.CancelledError:
-            # The thread finishes its transaction regardless; the gate stays held until it
-            # has, so no other writer of this process meets SQLite's busy handler instead.
-            await asyncio.shield(done)
-            raise
+        return await twin.call(twin.writer, transaction)
 
 
 def dialect_insert(dialect_name: str) -> Any:

@@ -16,15 +16,15 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingcore.feed import FeedItem, feed_items, next_feed_change
 from billingcore.state import Deployment, Subscription
 from notify.db.clauses import one_of
-from notify.db.engine import dialect_insert
+from notify.db.engine import Statements, dialect_insert
 from notify.feed.tables import FeedItemRow, FeedVersion
 from notify.feed.texts import render
 from notify.handlers.common import Branding
+from notify.processing.rehearsal import reuse
 from notify.processing.writes import ChangeHook
 from notify.timing import wall_clock
 
@@ -61,7 +61,7 @@ def feed_hook(branding: Branding) -> ChangeHook:
     """The change hook to give the processor (``Processor(on_change=[feed_hook(branding)])``)."""
 
     async def hook(
-        conn: AsyncConnection, states: Sequence[Subscription], now: datetime
+        conn: Statements, states: Sequence[Subscription], now: datetime
     ) -> list[datetime | None]:
         return await sync_feed(conn, states, now, branding=branding)
 
@@ -75,7 +75,7 @@ _STORED = select(ITEMS).where(
 
 
 async def sync_feed(
-    conn: AsyncConnection,
+    conn: Statements,
     states: Sequence[Subscription],
     now: datetime,
     *,
@@ -89,12 +89,10 @@ async def sync_feed(
     desired: dict[str, dict[str, Any]] = {}
     owner: dict[str, str] = {}
     for state in states:
-        audience = audience_of(state)
-        if audience is None:
-            continue
-        for item in feed_items(state, now):
-            id_ = item_id(state.id, item.key)
-            desired[id_] = _content(state, item, audience, branding)
+        for id_, content in reuse(
+            ("feed", id(state), now), (state,), _desired, state, now, branding
+        ):
+            desired[id_] = content
             owner[id_] = state.id
     existing = await conn.execute(
         _STORED, {"ids": [state.id for state in states], "wanted": list(desired)}
@@ -118,8 +116,26 @@ async def sync_feed(
         await conn.execute(_WITHDRAW, [{"b_id": id_, "b_at": now} for id_ in changes.withdrawn])
     await bump_versions(conn, changes.audiences, now)
     return [
-        next_feed_change(state, now) if audience_of(state) is not None else None for state in states
+        reuse(("feed_change", id(state), now), (state,), _next_change, state, now)
+        for state in states
     ]
+
+
+def _desired(
+    state: Subscription, now: datetime, branding: Branding
+) -> list[tuple[str, dict[str, Any]]]:
+    """Each item ``state`` makes active at ``now``, by id, as its row should read."""
+    audience = audience_of(state)
+    if audience is None:
+        return []
+    return [
+        (item_id(state.id, item.key), _content(state, item, audience, branding))
+        for item in feed_items(state, now)
+    ]
+
+
+def _next_change(state: Subscription, now: datetime) -> datetime | None:
+    return next_feed_change(state, now) if audience_of(state) is not None else None
 
 
 def _content(
@@ -213,7 +229,7 @@ _SET_EXPIRIES = (
 )
 
 
-async def bump_versions(conn: AsyncConnection, audiences: Iterable[str], now: datetime) -> None:
+async def bump_versions(conn: Statements, audiences: Iterable[str], now: datetime) -> None:
     """Count a change of each audience's visible items and record the expiries still ahead.
 
     The version rows are written first, in sorted order: on PostgreSQL their row locks make a

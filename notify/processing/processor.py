@@ -8,9 +8,14 @@ inbox is never overtaken by a later occasion).
 
 Concurrency: on PostgreSQL a transaction-scoped advisory lock per subscription keeps two
 workers off the same subscription (one that cannot take it leaves that subscription for later);
-on SQLite the transaction starts with BEGIN IMMEDIATE, which serializes writers. Exactly-once
-effects come from keys: the billing core ignores a command key it applied already, invoices are
-unique on the core's invoice key and outbox rows on their idempotency key.
+on SQLite the transaction starts with BEGIN IMMEDIATE, which serializes writers, and runs whole
+in one thread call (``notify.db.engine.in_one_call``). Exactly-once effects come from keys: the
+billing core ignores a command key it applied already, invoices are unique on the core's
+invoice key and outbox rows on their idempotency key.
+
+While webhooks arrive, each transaction is rehearsed first on a read snapshot, off the write
+lock (``rehearsal``), and then reuses what the rehearsal computed: a webhook's commit waits
+for writes, not for the timeline.
 
 A batch that fails for a reason other than the database being away (a bug tripped by one
 subscription's data) is retried one subscription per transaction, so one subscription cannot
@@ -24,19 +29,20 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.clock import Clock
-from notify.db.engine import write_transaction
+from notify.db.engine import Statements, in_one_call, read_in_one_call
 from notify.intake import Intake
 from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
 from notify.processing import locks
 from notify.processing.batch import Batch
+from notify.processing.rehearsal import Rehearsal, rehearsed
 from notify.processing.statements import ANY_ACCEPTED, DUE, OLDEST, SUBSCRIPTIONS
 from notify.processing.writes import ChangeHook
 from notify.timing import wait_for_either
@@ -45,6 +51,7 @@ log = logging.getLogger(__name__)
 # Failures that say the database is away, not that a batch holds bad data: retrying the batch
 # one subscription at a time would only fail as many more times.
 _UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
+T = TypeVar("T")
 Target = tuple[str | None, str | None]  # (subscription id, customer id) of an accepted event
 
 
@@ -70,7 +77,7 @@ class Processor:
         self._on_enqueued = on_enqueued
         self._on_change = tuple(on_change)
         self._batch_size = batch_size
-        self._intake = intake or Intake()
+        self.intake = intake or Intake()  # how busy the HTTP side is: see _transaction
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -89,7 +96,7 @@ class Processor:
         done = 0
         for step in (self.events_once, self.occasions_once):
             while not (stop is not None and stop.is_set()):
-                async with self._intake.turn():
+                async with self.intake.turn():
                     handled = await step()
                 if not handled:
                     break
@@ -136,7 +143,7 @@ class Processor:
         self,
         kind: str,
         run: Callable[[list[Any] | None], Awaitable[int]],
-        candidates: Callable[[AsyncConnection], Awaitable[list[Any]]],
+        candidates: Callable[[Statements], Awaitable[list[Any]]],
     ) -> int:
         """``run(None)``: one transaction for a whole batch. Should it fail for a reason other
         than the database being away, run each candidate in a transaction of its own, so that one
@@ -162,40 +169,58 @@ class Processor:
     # -- the two passes ------------------------------------------------------------------------
 
     async def _events(self, now: datetime, targets: list[Target] | None) -> int:
-        async with write_transaction(self._engine) as conn:
+        async def transaction(conn: Statements) -> Batch:
             batch = self._batch(conn, now)
-            if targets is None:
-                targets = await self._targets(conn)
-            wanted = [s for s, _ in targets if s is not None]
-            customers = [c for s, c in targets if s is None and c is not None]
+            found = await self._targets(conn) if targets is None else targets
+            wanted = [s for s, _ in found if s is not None]
+            customers = [c for s, c in found if s is None and c is not None]
             await batch.run(await locks.take(conn, wanted, "sub"), customers)
             await batch.flush()
+            return batch
+
+        batch = await self._transaction(transaction)
         self._finish(batch)
         return len(batch.writes.marks)
 
     async def _occasions(self, now: datetime, ids: list[str] | None) -> int:
-        async with write_transaction(self._engine) as conn:
+        async def transaction(conn: Statements) -> tuple[Batch, int]:
             batch = self._batch(conn, now)
-            if ids is None:
-                ids = await self._due(conn, now)
-            ids = await locks.take(conn, ids, "sub")
-            await batch.run(ids)
+            found = await self._due(conn, now) if ids is None else ids
+            taken = await locks.take(conn, found, "sub")
+            await batch.run(taken)
             await batch.flush()
-        self._finish(batch)
-        return len(ids)
+            return batch, len(taken)
 
-    def _batch(self, conn: AsyncConnection, now: datetime) -> Batch:
+        batch, done = await self._transaction(transaction)
+        self._finish(batch)
+        return done
+
+    async def _transaction(self, transaction: Callable[[Statements], Awaitable[T]]) -> T:
+        """Run ``transaction``; while webhooks arrive, rehearse it on a read snapshot first, so
+        that the write transaction reuses what the rehearsal computed (``rehearsal``)."""
+        if not self.intake.busy:
+            return await in_one_call(self._engine, transaction)
+        with rehearsed():
+            try:
+                await read_in_one_call(self._engine, lambda conn: transaction(Rehearsal(conn)))
+            except _UNAVAILABLE:
+                raise
+            except Exception:  # the transaction meets it again, and reports it
+                log.debug("processor.rehearsal_failed", exc_info=True)
+            return await in_one_call(self._engine, transaction)
+
+    def _batch(self, conn: Statements, now: datetime) -> Batch:
         return Batch(conn, now, self._enqueuer, self._on_change)
 
-    async def _due(self, conn: AsyncConnection, now: datetime) -> list[str]:
+    async def _due(self, conn: Statements, now: datetime) -> list[str]:
         """Up to ``batch_size`` subscriptions with something due by ``now``, earliest first."""
-        due = await conn.execute(DUE, {"now": now, "limit": self._intake.batch(self._batch_size)})
+        due = await conn.execute(DUE, {"now": now, "limit": self.intake.batch(self._batch_size)})
         return [row[0] for row in due]
 
-    async def _targets(self, conn: AsyncConnection) -> list[Target]:
+    async def _targets(self, conn: Statements) -> list[Target]:
         """Up to ``batch_size`` subscriptions (or customers, for customer-level events) with
         accepted events, those with the oldest events first."""
-        size = self._intake.batch(self._batch_size)
+        size = self.intake.batch(self._batch_size)
         rows = await conn.execute(OLDEST, {"limit": size * 4})
         targets = dict.fromkeys((row[0], row[1]) for row in rows)
         return list(targets)[:size]

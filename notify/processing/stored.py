@@ -15,11 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from billingcore.commands import EventCommand, RecordPaymentFailed, RecordPaymentSucceeded
 from notify import codec
+from notify.db.engine import Statements
 from notify.processing.numbering import Numbers
+from notify.processing.rehearsal import reuse
 from notify.processing.statements import INVOICES_BY_NUMBER
 from webhooks.translate import COMMAND_TYPES
 
@@ -45,6 +45,10 @@ class StoredEvent:
 
 def decode(row: Any) -> StoredEvent:
     """The stored event of an inbox row (the columns of ``statements.EVENT_COLUMNS``)."""
+    return reuse(("event", *row), (), _decode, row)
+
+
+def _decode(row: Any) -> StoredEvent:
     command: EventCommand | None = None
     problem: str | None = None
     try:
@@ -67,7 +71,7 @@ _Payment = RecordPaymentSucceeded | RecordPaymentFailed
 
 
 async def invoice_keys(
-    conn: AsyncConnection, payments: Iterable[RecordPaymentSucceeded | RecordPaymentFailed]
+    conn: Statements, payments: Iterable[RecordPaymentSucceeded | RecordPaymentFailed]
 ) -> dict[tuple[str, str], str]:
     """(invoice number, subscription) → the core's key, for each stored invoice the payments
     name (one query)."""
@@ -94,7 +98,7 @@ def with_invoice_key(command: EventCommand, found: dict[tuple[str, str], str]) -
 
 
 async def resolve_invoices(
-    conn: AsyncConnection, events: Iterable[StoredEvent], numbers: Numbers
+    conn: Statements, events: Iterable[StoredEvent], numbers: Numbers
 ) -> list[StoredEvent]:
     """The events with each payment's ``invoice_key`` filled in where its number names an
     invoice of that subscription; the numbers found are remembered in ``numbers``."""

@@ -15,13 +15,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from billingcore.dates import midnight
 from billingcore.state import Subscription
 from notify import codec
-from notify.db.engine import dialect_insert
+from notify.db.engine import Statements, dialect_insert
 from notify.db.models import EventStatus
+from notify.processing.rehearsal import reuse
 from notify.processing.statements import (
     EXISTING_INVOICES,
     INSERT_SUBSCRIPTION,
@@ -37,7 +37,7 @@ from notify.timing import wall_clock
 # per subscription in the order given, when it next wants to run for it (a time boundary of its
 # own, such as a feed item's), or None.
 ChangeHook = Callable[
-    [AsyncConnection, Sequence[Subscription], datetime], Awaitable[Sequence[datetime | None]]
+    [Statements, Sequence[Subscription], datetime], Awaitable[Sequence[datetime | None]]
 ]
 
 
@@ -75,7 +75,7 @@ class Writes:
 
     async def flush(
         self,
-        conn: AsyncConnection,
+        conn: Statements,
         subs: dict[str, Tracked],
         hooks: Sequence[ChangeHook],
         now: datetime,
@@ -114,7 +114,7 @@ def contact_emails(state: Subscription) -> str:
 
 
 async def _save(
-    conn: AsyncConnection,
+    conn: Statements,
     advanced: list[tuple[str, Tracked]],
     hooks: Sequence[ChangeHook],
     now: datetime,
@@ -142,7 +142,7 @@ async def _save(
             values["b_contact_emails"] = contact_emails(state)
             values["b_namespace_id"] = state.namespace_id
             values["b_instance_id"] = state.instance_id
-            values["b_state"] = codec.dumps(state)
+            values["b_state"] = reuse(("json", id(state)), (state,), codec.dumps, state)
             (updates if tracked.exists else inserts).append(values)
     for statement, rows in (
         (INSERT_SUBSCRIPTION, inserts),
