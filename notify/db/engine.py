@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import threading
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -111,41 +110,37 @@ class Statements(Protocol):
 
 
 class _Twin:
-    """A synchronous engine on the same SQLite file with threads of its own.
+    """A synchronous engine on the same SQLite file with a thread of its own.
 
     Through aiosqlite every statement, its fetch, the BEGIN and the COMMIT are each a hop to
     the driver's thread and back through the event loop; while the loop is busy with a burst
     of requests each hop waits its turn, and the inbox's batch insert held the write lock for
     15 ms where SQLite needs one (docs/delivery.md, "Accepting webhooks while delivering"). A
-    transaction run whole in the writer thread is one hop. The reader thread runs read-only
-    transactions the same way (``read_in_one_call``), beside the writer, never behind it.
+    transaction run whole in the twin's thread is one hop.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         url = engine.url.set(drivername="sqlite+pysqlite")
-        # A connection per thread, each used by its thread alone: check_same_thread guards
-        # nothing here.
+        # One connection, used by one thread: check_same_thread guards nothing here.
         args = {**_SQLITE_CONNECT_ARGS, "check_same_thread": False}
-        self.engine = create_sync_engine(url, connect_args=args, pool_size=2, max_overflow=0)
+        self.engine = create_sync_engine(url, connect_args=args, pool_size=1, max_overflow=0)
         _configure_sqlite(self.engine)
-        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite")
-        self.reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite-read")
-        # Each thread's event loop, for async transaction code run there (``in_one_call``).
-        self._loops: dict[int, asyncio.AbstractEventLoop] = {}
+        self.thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="notify-sqlite")
+        # The thread's own event loop, for async transaction code run there (``in_one_call``).
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def run(self, work: Awaitable[T]) -> T:
-        """Run ``work`` to its end on the calling twin thread's own event loop."""
-        loop = self._loops.get(threading.get_ident())
-        if loop is None:
-            loop = self._loops[threading.get_ident()] = asyncio.new_event_loop()
-        return loop.run_until_complete(work)
+        """Run ``work`` to its end on the thread's own event loop (call it from there only)."""
+        if self._loop is None:
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(work)
 
-    async def call(self, thread: ThreadPoolExecutor, work: Callable[[], T]) -> T:
-        """``work()`` in ``thread``, with the caller's context variables. If the caller is
-        cancelled, ``work`` still runs to its end before the cancellation goes on: whatever it
-        holds (the write gate, for the writer) stays held until then."""
+    async def call(self, work: Callable[[], T]) -> T:
+        """``work()`` in the thread, with the caller's context variables. If the caller is
+        cancelled, ``work`` still runs to its end before the cancellation goes on, so what it
+        holds (the write gate) stays held until then."""
         context = contextvars.copy_context()
-        done = asyncio.get_running_loop().run_in_executor(thread, context.run, work)
+        done = asyncio.get_running_loop().run_in_executor(self.thread, context.run, work)
         try:
             return await asyncio.shield(done)
         except asyncio.CancelledError:
@@ -153,10 +148,9 @@ class _Twin:
             raise
 
     def close(self) -> None:
-        self.writer.shutdown(wait=True)
-        self.reader.shutdown(wait=True)
-        for loop in self._loops.values():
-            loop.close()
+        self.thread.shutdown(wait=True)
+        if self._loop is not None:
+            self._loop.close()
         self.engine.dispose()
 
 
@@ -209,7 +203,7 @@ async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]
 
 async def in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitable[T]]) -> T:
     """Run the async transaction code ``work`` in one write transaction, as
-    ``write_in_one_call`` runs synchronous code: on SQLite whole in the twin's writer thread,
+    ``write_in_one_call`` runs synchronous code: on SQLite whole in the twin's thread,
     where each of its statements runs at once on the twin's connection; on PostgreSQL on this
     loop, in a ``write_transaction``.
 
@@ -224,29 +218,6 @@ async def in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitabl
     return await _in_twin_transaction(engine, lambda conn: twin.run(work(_InTwin(conn))))
 
 
-async def read_in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitable[T]]) -> T:
-    """Run the async code ``work`` in a transaction that is rolled back whatever it did: on
-    SQLite whole in the twin's reader thread (a snapshot, no write lock), on PostgreSQL on this
-    loop. ``work`` must not write: on SQLite a write would wait for the write lock."""
-    if engine.dialect.name != "sqlite":
-        async with engine.connect() as conn:
-            transaction = await conn.begin()
-            try:
-                return await work(conn)
-            finally:
-                await transaction.rollback()
-    twin = _twin(engine)
-
-    def snapshot() -> T:
-        with twin.engine.connect() as conn, conn.begin() as transaction:
-            try:
-                return twin.run(work(_InTwin(conn)))
-            finally:
-                transaction.rollback()
-
-    return await twin.call(twin.reader, snapshot)
-
-
 async def _in_twin_transaction(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
     twin = _twin(engine)
 
@@ -257,7 +228,7 @@ async def _in_twin_transaction(engine: AsyncEngine, work: Callable[[Connection],
                 return work(conn)
 
     async with write_gate(engine):
-        return await twin.call(twin.writer, transaction)
+        return await twin.call(transaction)
 
 
 def dialect_insert(dialect_name: str) -> Any:

@@ -24,7 +24,6 @@ from notify.db.engine import Statements, dialect_insert
 from notify.feed.tables import FeedItemRow, FeedVersion
 from notify.feed.texts import render
 from notify.handlers.common import Branding
-from notify.processing.rehearsal import reuse
 from notify.processing.writes import ChangeHook
 from notify.timing import wall_clock
 
@@ -89,10 +88,12 @@ async def sync_feed(
     desired: dict[str, dict[str, Any]] = {}
     owner: dict[str, str] = {}
     for state in states:
-        for id_, content in reuse(
-            ("feed", id(state), now), (state,), _desired, state, now, branding
-        ):
-            desired[id_] = content
+        audience = audience_of(state)
+        if audience is None:
+            continue
+        for item in feed_items(state, now):
+            id_ = item_id(state.id, item.key)
+            desired[id_] = _content(state, item, audience, branding)
             owner[id_] = state.id
     existing = await conn.execute(
         _STORED, {"ids": [state.id for state in states], "wanted": list(desired)}
@@ -116,26 +117,8 @@ async def sync_feed(
         await conn.execute(_WITHDRAW, [{"b_id": id_, "b_at": now} for id_ in changes.withdrawn])
     await bump_versions(conn, changes.audiences, now)
     return [
-        reuse(("feed_change", id(state), now), (state,), _next_change, state, now)
-        for state in states
+        next_feed_change(state, now) if audience_of(state) is not None else None for state in states
     ]
-
-
-def _desired(
-    state: Subscription, now: datetime, branding: Branding
-) -> list[tuple[str, dict[str, Any]]]:
-    """Each item ``state`` makes active at ``now``, by id, as its row should read."""
-    audience = audience_of(state)
-    if audience is None:
-        return []
-    return [
-        (item_id(state.id, item.key), _content(state, item, audience, branding))
-        for item in feed_items(state, now)
-    ]
-
-
-def _next_change(state: Subscription, now: datetime) -> datetime | None:
-    return next_feed_change(state, now) if audience_of(state) is not None else None
 
 
 def _content(

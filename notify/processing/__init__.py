@@ -2,7 +2,6 @@
 
 - ``processor``: the passes and their loop (``Processor``);
 - ``batch``: one transaction's reads, runs of ``billingcore.advance``, and what they recorded;
-- ``rehearsal``: the same transaction run first on a read snapshot, its results reused;
 - ``stored``: stored events decoded into commands, payments' invoice numbers resolved;
 - ``numbering``: the gapless invoice numbers;
 - ``writes``: the rows a transaction writes, flushed with one statement a kind;

@@ -9,15 +9,12 @@ fanned out to it; what that returns becomes rows (``writes``), numbered invoices
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
 from billingcore import (
     Advanced,
     CreateSubscription,
-    EventCommand,
     InvoiceIssued,
     InvoiceNotice,
     InvoicePaid,
@@ -32,7 +29,6 @@ from notify.db.models import EventStatus
 from notify.mail.enqueue import Enqueuer
 from notify.processing import locks
 from notify.processing.numbering import Numbers
-from notify.processing.rehearsal import rehearsing, reuse
 from notify.processing.statements import (
     CUSTOMERS_WAITING,
     HELD_FOR,
@@ -76,8 +72,7 @@ class Batch:
         for s in missing:
             self.subs[s] = Tracked(state=None, exists=False, through=None)
         for row in await self.conn.execute(STATES, {"ids": missing}):
-            text = row.state
-            state = reuse(("state", text), (), codec.loads, Subscription, text)
+            state = codec.loads(Subscription, row.state)
             self.subs[row.id] = Tracked(
                 state=state, exists=True, through=row.occasions_through, stored=state
             )
@@ -167,8 +162,6 @@ class Batch:
         resolved = {e.id: e for e in await resolve_invoices(self.conn, every, self.numbers)}
         applied: set[str] = set()
         for s in pending:
-            if rehearsing(self.conn):
-                await asyncio.sleep(0)  # nothing is locked here: let the loop in between
             tracked = self.subs[s]
             own = [resolved[e.id] for e in (*pending[s], *held.get(s, ()))]
             shared = [
@@ -177,7 +170,9 @@ class Batch:
                 if s in self.fanned_to[customer]
                 for e in events
             ]
-            result = _advance(tracked.state, commands([*own, *shared]), tracked.through, self.now)
+            result = advance(
+                tracked.state, commands([*own, *shared]), through=tracked.through, now=self.now
+            )
             await self._record(tracked, result)
             self._mark(own, result)
             if result.state is not None:
@@ -224,7 +219,7 @@ class Batch:
     async def _record(self, tracked: Tracked, result: Advanced) -> None:
         tracked.state = result.state
         tracked.through = result.through
-        tracked.next_due = reuse(("next_due", id(result)), (result,), _next_due, result)
+        tracked.next_due = result.next_due
         tracked.advanced = True
         notices: list[tuple[Subscription, Notice]] = []
         for step in result.steps:
@@ -245,7 +240,7 @@ class Batch:
         )
         at = wall_clock()
         for state, notice in notices:
-            self.writes.outbox += self._rows(state, notice, at)
+            self.writes.outbox += self._enqueuer.rows(state, notice, self.numbers.by_key, at)
 
     async def _issue(self, outcome: InvoiceIssued) -> None:
         invoice = outcome.invoice
@@ -258,54 +253,17 @@ class Batch:
             "purpose": invoice.purpose.value,
             "currency": invoice.currency,
             "total": str(invoice.total.amount),
-            "lines": reuse(("lines", id(invoice)), (invoice,), codec.dumps, invoice.lines),
-            "cause": reuse(("cause", id(outcome)), (outcome,), _cause_json, outcome),
+            "lines": codec.dumps(invoice.lines),
+            "cause": codec.dumps(outcome.cause.to_view()),
             "issued_on": invoice.issued_on,
             "created_at": self.now,
             "paid_at": None,
             "payment_failed_at": None,
         }
 
-    def _rows(self, state: Subscription, notice: Notice, at: datetime) -> list[dict[str, Any]]:
-        """The outbox rows of ``notice``, pending from ``at``."""
-        numbers = self.numbers.by_key
-        key = ("rows", id(state), id(notice), tuple(sorted(numbers.items())))
-        made = reuse(key, (state, notice), self._enqueuer.rows, state, notice, numbers, at)
-        if made and made[0]["created_at"] != at:  # worked out by the rehearsal, a moment ago
-            made = [{**row, "next_attempt_at": at, "created_at": at} for row in made]
-        return made
-
     async def flush(self) -> None:
         await self.writes.flush(self.conn, self.subs, self._hooks, self.now)
         await self.numbers.flush()
-
-
-def _advance(
-    state: Subscription | None,
-    commands: list[EventCommand],
-    through: datetime | None,
-    now: datetime,
-) -> Advanced:
-    inputs = (state, *commands)
-    key = ("advance", *map(id, inputs), through, now)
-    return reuse(key, inputs, _advance_now, state, commands, through, now)
-
-
-def _advance_now(
-    state: Subscription | None,
-    commands: list[EventCommand],
-    through: datetime | None,
-    now: datetime,
-) -> Advanced:
-    return advance(state, commands, through=through, now=now)
-
-
-def _next_due(result: Advanced) -> datetime | None:
-    return result.next_due
-
-
-def _cause_json(outcome: InvoiceIssued) -> str:
-    return codec.dumps(outcome.cause.to_view())
 
 
 def _created_customer(events: Iterable[StoredEvent]) -> str | None:

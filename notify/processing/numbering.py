@@ -14,8 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import bindparam
 
 from notify.db.engine import Statements, dialect_insert
-from notify.processing.rehearsal import rehearsing
-from notify.processing.statements import COUNTER_VALUE, COUNTERS, NUMBERS_BY_KEY, SET_COUNTER
+from notify.processing.statements import COUNTERS, NUMBERS_BY_KEY, SET_COUNTER
 
 COUNTER = "invoice"
 
@@ -45,17 +44,11 @@ class Numbers:
         if key in self.by_key:
             return self.by_key[key]
         if self.last is None:
-            self.last = await self._counter()
+            taken = await self._conn.execute(self._take, {"b_name": COUNTER})
+            self.last = int(taken.scalar_one())
         self.last += 1
         self.by_key[key] = number_text(self.last)
         return self.by_key[key]
-
-    async def _counter(self) -> int:
-        if rehearsing(self._conn):  # a rehearsal reads the counter and locks nothing
-            found = await self._conn.execute(COUNTER_VALUE, {"b_name": COUNTER})
-            return int(found.scalar_one_or_none() or 0)
-        taken = await self._conn.execute(self._take, {"b_name": COUNTER})
-        return int(taken.scalar_one())
 
     def know(self, key: str, number: str) -> None:
         """Remember the number of an invoice stored before."""

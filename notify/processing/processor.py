@@ -13,10 +13,6 @@ in one thread call (``notify.db.engine.in_one_call``). Exactly-once effects come
 billing core ignores a command key it applied already, invoices are unique on the core's
 invoice key and outbox rows on their idempotency key.
 
-While webhooks arrive, each transaction is rehearsed first on a read snapshot, off the write
-lock (``rehearsal``), and then reuses what the rehearsal computed: a webhook's commit waits
-for writes, not for the timeline.
-
 A batch that fails for a reason other than the database being away (a bug tripped by one
 subscription's data) is retried one subscription per transaction, so one subscription cannot
 hold up the others.
@@ -29,20 +25,19 @@ import collections
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from notify.clock import Clock
-from notify.db.engine import Statements, in_one_call, read_in_one_call
+from notify.db.engine import Statements, in_one_call
 from notify.intake import Intake
 from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
 from notify.processing import locks
 from notify.processing.batch import Batch
-from notify.processing.rehearsal import Rehearsal, rehearsed
 from notify.processing.statements import ANY_ACCEPTED, DUE, OLDEST, SUBSCRIPTIONS
 from notify.processing.writes import ChangeHook
 from notify.timing import wait_for_either
@@ -51,7 +46,6 @@ log = logging.getLogger(__name__)
 # Failures that say the database is away, not that a batch holds bad data: retrying the batch
 # one subscription at a time would only fail as many more times.
 _UNAVAILABLE = (OperationalError, InterfaceError, OSError, TimeoutError)
-T = TypeVar("T")
 Target = tuple[str | None, str | None]  # (subscription id, customer id) of an accepted event
 
 
@@ -77,7 +71,7 @@ class Processor:
         self._on_enqueued = on_enqueued
         self._on_change = tuple(on_change)
         self._batch_size = batch_size
-        self.intake = intake or Intake()  # how busy the HTTP side is: see _transaction
+        self._intake = intake or Intake()
 
     # -- driving -------------------------------------------------------------------------------
 
@@ -96,7 +90,7 @@ class Processor:
         done = 0
         for step in (self.events_once, self.occasions_once):
             while not (stop is not None and stop.is_set()):
-                async with self.intake.turn():
+                async with self._intake.turn():
                     handled = await step()
                 if not handled:
                     break
@@ -178,7 +172,7 @@ class Processor:
             await batch.flush()
             return batch
 
-        batch = await self._transaction(transaction)
+        batch = await in_one_call(self._engine, transaction)
         self._finish(batch)
         return len(batch.writes.marks)
 
@@ -191,36 +185,22 @@ class Processor:
             await batch.flush()
             return batch, len(taken)
 
-        batch, done = await self._transaction(transaction)
+        batch, done = await in_one_call(self._engine, transaction)
         self._finish(batch)
         return done
-
-    async def _transaction(self, transaction: Callable[[Statements], Awaitable[T]]) -> T:
-        """Run ``transaction``; while webhooks arrive, rehearse it on a read snapshot first, so
-        that the write transaction reuses what the rehearsal computed (``rehearsal``)."""
-        if not self.intake.busy:
-            return await in_one_call(self._engine, transaction)
-        with rehearsed():
-            try:
-                await read_in_one_call(self._engine, lambda conn: transaction(Rehearsal(conn)))
-            except _UNAVAILABLE:
-                raise
-            except Exception:  # the transaction meets it again, and reports it
-                log.debug("processor.rehearsal_failed", exc_info=True)
-            return await in_one_call(self._engine, transaction)
 
     def _batch(self, conn: Statements, now: datetime) -> Batch:
         return Batch(conn, now, self._enqueuer, self._on_change)
 
     async def _due(self, conn: Statements, now: datetime) -> list[str]:
         """Up to ``batch_size`` subscriptions with something due by ``now``, earliest first."""
-        due = await conn.execute(DUE, {"now": now, "limit": self.intake.batch(self._batch_size)})
+        due = await conn.execute(DUE, {"now": now, "limit": self._intake.batch(self._batch_size)})
         return [row[0] for row in due]
 
     async def _targets(self, conn: Statements) -> list[Target]:
         """Up to ``batch_size`` subscriptions (or customers, for customer-level events) with
         accepted events, those with the oldest events first."""
-        size = self.intake.batch(self._batch_size)
+        size = self._intake.batch(self._batch_size)
         rows = await conn.execute(OLDEST, {"limit": size * 4})
         targets = dict.fromkeys((row[0], row[1]) for row in rows)
         return list(targets)[:size]

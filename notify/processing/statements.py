@@ -142,7 +142,6 @@ INVOICES_BY_NUMBER = select(INVOICES.c.number, INVOICES.c.subscription_id, INVOI
     one_of(INVOICES.c.number, "numbers") & one_of(INVOICES.c.subscription_id, "ids")
 )
 NUMBERS_BY_KEY = select(INVOICES.c.key, INVOICES.c.number).where(one_of(INVOICES.c.key, "keys"))
-COUNTER_VALUE = select(COUNTERS.c.value).where(COUNTERS.c.name == bindparam("b_name"))
 SET_COUNTER = (
     update(COUNTERS).where(COUNTERS.c.name == bindparam("b_name")).values(value=bindparam("b_v"))
 )

@@ -19,7 +19,6 @@ from billingcore.commands import EventCommand, RecordPaymentFailed, RecordPaymen
 from notify import codec
 from notify.db.engine import Statements
 from notify.processing.numbering import Numbers
-from notify.processing.rehearsal import reuse
 from notify.processing.statements import INVOICES_BY_NUMBER
 from webhooks.translate import COMMAND_TYPES
 
@@ -45,10 +44,6 @@ class StoredEvent:
 
 def decode(row: Any) -> StoredEvent:
     """The stored event of an inbox row (the columns of ``statements.EVENT_COLUMNS``)."""
-    return reuse(("event", *row), (), _decode, row)
-
-
-def _decode(row: Any) -> StoredEvent:
     command: EventCommand | None = None
     problem: str | None = None
     try:

@@ -21,7 +21,6 @@ from billingcore.state import Subscription
 from notify import codec
 from notify.db.engine import Statements, dialect_insert
 from notify.db.models import EventStatus
-from notify.processing.rehearsal import reuse
 from notify.processing.statements import (
     EXISTING_INVOICES,
     INSERT_SUBSCRIPTION,
@@ -142,7 +141,7 @@ async def _save(
             values["b_contact_emails"] = contact_emails(state)
             values["b_namespace_id"] = state.namespace_id
             values["b_instance_id"] = state.instance_id
-            values["b_state"] = reuse(("json", id(state)), (state,), codec.dumps, state)
+            values["b_state"] = codec.dumps(state)
             (updates if tracked.exists else inserts).append(values)
     for statement, rows in (
         (INSERT_SUBSCRIPTION, inserts),

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notify.db.engine import create_engine, write_gate, write_in_one_call
+from notify.db.engine import Statements, create_engine, in_one_call, write_gate, write_in_one_call
 
 
 async def _with_probe(url: str) -> AsyncIterator[AsyncEngine]:
@@ -122,3 +122,51 @@ async def test_on_sqlite_disposing_the_engine_ends_its_thread(sqlite_engine: Asy
     assert not first.is_alive()
     second = await write_in_one_call(sqlite_engine, work)
     assert second is not first and second.is_alive()
+
+
+# -- async transaction code in one call ------------------------------------------------------
+
+
+async def test_async_work_commits_and_its_result_comes_back(engine: AsyncEngine) -> None:
+    async def work(conn: Statements) -> int:
+        await conn.execute(text("INSERT INTO probe (id) VALUES (:id)"), [{"id": 1}, {"id": 2}])
+        return int((await conn.execute(text("SELECT count(*) FROM probe"))).scalar_one())
+
+    assert await in_one_call(engine, work) == 2
+    assert await _ids(engine) == [1, 2]
+
+
+async def test_async_work_that_fails_leaves_nothing(engine: AsyncEngine) -> None:
+    async def work(conn: Statements) -> None:
+        await conn.execute(text("INSERT INTO probe (id) VALUES (1)"))
+        raise RuntimeError("half way")
+
+    with pytest.raises(RuntimeError, match="half way"):
+        await in_one_call(engine, work)
+    assert await _ids(engine) == []
+
+
+async def test_on_sqlite_async_work_runs_whole_in_the_thread_behind_the_gate(
+    sqlite_engine: AsyncEngine,
+) -> None:
+    """Its statements run at once in the twin's thread, on that thread's own loop, while this
+    process's write gate is held; this loop stays free meanwhile."""
+    loop = asyncio.get_running_loop()
+    seen: list[tuple[str, bool, bool]] = []
+
+    async def work(conn: Statements) -> None:
+        await conn.execute(text("INSERT INTO probe (id) VALUES (:id)"), {"id": len(seen) + 1})
+        seen.append(
+            (
+                threading.current_thread().name,
+                asyncio.get_running_loop() is loop,
+                write_gate(sqlite_engine).locked(),  # type: ignore[attr-defined]
+            )
+        )
+
+    await in_one_call(sqlite_engine, work)
+    [(thread, on_this_loop, gated)] = seen
+    assert thread.startswith("notify-sqlite") and not on_this_loop and gated
+    assert await _ids(sqlite_engine) == [1]
+    await in_one_call(sqlite_engine, work)  # the thread's loop serves the next call too
+    assert await _ids(sqlite_engine) == [1, 2]

@@ -16,7 +16,6 @@ from notify.app import create_app
 from notify.config import Settings
 from notify.db.models import InboxEvent, InvoiceRow, OutboxRow, SubscriptionRow
 from notify.handlers import Branding
-from notify.intake import Intake
 from notify.keys import ENGINE, SERVICES
 from notify.mail.enqueue import Enqueuer
 from notify.metrics import Metrics
@@ -60,31 +59,11 @@ class Service:
         return {r.id: (r.status, r.error) for r in await self.rows(InboxEvent)}
 
 
-async def no_pause(_seconds: float) -> None:
-    return None
-
-
-def busy_intake() -> Intake:
-    """An intake that webhooks never stop arriving at: every transaction is rehearsed first."""
-    intake = Intake(pause=no_pause)
-    intake.waiting = 1
-    return intake
-
-
-@pytest.fixture(params=["at_once", "rehearsed"])
-async def service(
-    request: pytest.FixtureRequest,
-    aiohttp_client: Callable[..., Awaitable[Client]],
-    settings: Settings,
-) -> Service:
-    """The service on each database, its processor running each transaction at once or, as it
-    does while webhooks arrive, rehearsed on a snapshot first: the outcomes must not differ."""
+@pytest.fixture
+async def service(aiohttp_client: Callable[..., Awaitable[Client]], settings: Settings) -> Service:
     clock = FixedClock("2026-01-15T12:00:00+00:00")
     app = create_app(settings, run_migrations=False, run_worker=False, clock=clock)
-    service = Service(await aiohttp_client(app), clock)
-    if request.param == "rehearsed":
-        service.processor.intake = busy_intake()
-    return service
+    return Service(await aiohttp_client(app), clock)
 
 
 CREATED_AT = "2026-01-15T10:00:00Z"
