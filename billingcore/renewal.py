@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from billingcore.catalog import Tier
@@ -27,7 +29,14 @@ from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Rejected, Result, reject
 from billingcore.pricing import unit_price
 from billingcore.rules import Family, Found, Window, command_rule
-from billingcore.state import OpenInvoice, ScheduledRenewal, Status, Subscription, evolve
+from billingcore.state import (
+    OpenInvoice,
+    ScheduledRenewal,
+    Status,
+    Subscription,
+    UsageReport,
+    evolve,
+)
 from billingcore.trueup import true_up_line
 from billingcore.usage import latest_billable_users, latest_report
 
@@ -114,12 +123,30 @@ def plan_renewal(
     Rule: CONTRACT §3 (renewal invoice = seats × unit_price, plus the true-up line of the ending
     term for subscriptions not eligible for QSR).
     """
+    seats_line = renewal_line(tier, seats, unit_price, term, basis)
+    return _with_true_up(state, term, tier, unit_price, seats_line, with_true_up=with_true_up)
+
+
+def _with_true_up(
+    state: Subscription,
+    term: Term,
+    tier: Tier,
+    unit_price: Money,
+    seats_line: InvoiceLine,
+    *,
+    with_true_up: bool,
+) -> RenewalPlan:
     true_up = true_up_line(state) if with_true_up else None
-    lines: tuple[InvoiceLine, ...] = (renewal_line(tier, seats, unit_price, term, basis),)
+    lines: tuple[InvoiceLine, ...] = (seats_line,)
     if true_up is not None:
         lines = (*lines, true_up)
     return RenewalPlan(
-        term=term, seats=seats, tier=tier, unit_price=unit_price, lines=lines, true_up=true_up
+        term=term,
+        seats=seats_line.quantity,
+        tier=tier,
+        unit_price=unit_price,
+        lines=lines,
+        true_up=true_up,
     )
 
 
@@ -129,28 +156,62 @@ def auto_renewal_seats(state: Subscription) -> int:
     Only reports observed before 00:00 UTC of ``term_end`` count, so the answer does not depend
     on when the renewal runs.
     """
-    latest = latest_billable_users(state, before=midnight(state.term.end)) or 0
-    return max(state.seats_paid_for, latest)
+    return _auto_renewal_seats(state.seats_paid_for, _last_report_of_term(state))
+
+
+def _auto_renewal_seats(seats_paid_for: int, report: UsageReport | None) -> int:
+    return max(seats_paid_for, 0 if report is None else report.billable_users)
+
+
+def _last_report_of_term(state: Subscription) -> UsageReport | None:
+    return latest_report(state, before=midnight(state.term.end))
 
 
 def plan_auto_renewal(state: Subscription) -> RenewalPlan:
     """The automatic renewal of ``state`` at its term end (CONTRACT §3, Auto-renewal)."""
-    term = Term(start=state.term.end, end=add_months(state.term.end, 12))
-    report = latest_report(state, before=midnight(state.term.end))
-    basis = {
-        "seats_paid_for": state.seats_paid_for,
-        "latest_billable_users": None if report is None else report.billable_users,
-        "latest_report_observed_at": None if report is None else report.observed_at.isoformat(),
-    }
-    return plan_renewal(
-        state,
-        term=term,
-        seats=auto_renewal_seats(state),
-        tier=state.tier,
-        unit_price=state.unit_price,
-        with_true_up=True,
-        basis=basis,
+    report = _last_report_of_term(state)
+    price = state.unit_price
+    seats_line = _auto_renewal_line(
+        state.term.end,
+        state.tier,
+        _auto_renewal_seats(state.seats_paid_for, report),
+        str(price.amount),
+        price.currency,
+        state.seats_paid_for,
+        None if report is None else report.billable_users,
+        None if report is None else report.observed_at.isoformat(),
     )
+    term = _renewed_term(state.term.end)
+    return _with_true_up(state, term, state.tier, price, seats_line, with_true_up=True)
+
+
+@lru_cache(maxsize=1024)
+def _renewed_term(ending: date) -> Term:
+    return Term(start=ending, end=add_months(ending, 12))
+
+
+@lru_cache(maxsize=256)
+def _auto_renewal_line(
+    ending: date,
+    tier: Tier,
+    seats: int,
+    price: str,
+    currency: str,
+    seats_paid_for: int,
+    latest_users: int | None,
+    latest_observed_at: str | None,
+) -> InvoiceLine:
+    # The seats line from the values it is made of, so that a walk makes it once per term
+    # although the reminders, the auto-renewal notice and the renewal itself each ask for it.
+    # The price comes as its exact text: 348 and 348.00 are equal amounts, but a line states its
+    # unit price as it was given, so they must not share a line.
+    basis = {
+        "seats_paid_for": seats_paid_for,
+        "latest_billable_users": latest_users,
+        "latest_report_observed_at": latest_observed_at,
+    }
+    unit = Money(amount=Decimal(price), currency=currency)
+    return renewal_line(tier, seats, unit, _renewed_term(ending), basis)
 
 
 def new_term(
