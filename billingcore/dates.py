@@ -25,6 +25,7 @@ def add_months(d: date, n: int) -> date:
     return date(year, month, min(d.day, last))
 
 
+@lru_cache(maxsize=1024)
 def month_end(year: int, month: int) -> date:
     """The last day of ``month`` in ``year`` (CONTRACT §3: a card is valid through it)."""
     return date(year, month, calendar.monthrange(year, month)[1])
