@@ -11,7 +11,7 @@ count), invoiced, and added to the seats paid for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -26,7 +26,7 @@ from billingcore.notices import NoticeKind, QsrNotice, QsrReconciled, notice_key
 from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Result
 from billingcore.rules import Family, Found, Window
-from billingcore.state import Deployment, OpenInvoice, PendingQsr, Subscription
+from billingcore.state import Deployment, OpenInvoice, PendingQsr, Subscription, evolve
 from billingcore.usage import max_users, max_users_evidence
 
 QUARTERS = (1, 2, 3)
@@ -196,7 +196,7 @@ def _qsr_notice(state: Subscription, occasion: Occasion, now: datetime) -> Resul
         amount=quote.amount,
         invoice_date=quote.invoice_date,
     )
-    return Applied(state=replace(state, pending_qsr=pending), outcomes=(qsr,))
+    return Applied(state=evolve(state, pending_qsr=pending), outcomes=(qsr,))
 
 
 def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Result:
@@ -207,7 +207,7 @@ def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Resu
     """
     pending = state.pending_qsr
     assert pending is not None  # listed only while a reconciliation is pending
-    cleared = replace(state, pending_qsr=None)
+    cleared = evolve(state, pending_qsr=None)
     overage = quarter_overage(state, pending.quarter)
     if overage == 0:
         return Applied(state=cleared)
@@ -215,7 +215,7 @@ def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Resu
     occasion_on = pending.reconciliation_date.isoformat()
     invoice = issue(state.id, InvoicePurpose.QSR, occasion_on, (line,), occasion.due_on)
     seats = state.seats_paid_for + overage
-    new_state = replace(
+    new_state = evolve(
         cleared,
         seats_paid_for=seats,
         open_invoices=(*state.open_invoices, OpenInvoice.of(invoice, pending.reconciliation_date)),
