@@ -19,7 +19,7 @@ from billingcore.catalog import Tier
 from billingcore.causes import Cause
 from billingcore.commands import Renew, cause_of
 from billingcore.dates import Term, add_months, midnight
-from billingcore.eligibility import auto_renew_eligibility
+from billingcore.eligibility import auto_renew_eligibility, qsr_eligibility
 from billingcore.expiry import expire
 from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
 from billingcore.invoices import Invoice, InvoiceLine, InvoicePurpose, issue
@@ -37,8 +37,8 @@ from billingcore.state import (
     UsageReport,
     evolve,
 )
-from billingcore.trueup import true_up_line
-from billingcore.usage import latest_billable_users, latest_report
+from billingcore.trueup import true_up_line, true_up_of
+from billingcore.usage import Reports, latest_billable_users, latest_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,29 +124,23 @@ def plan_renewal(
     term for subscriptions not eligible for QSR).
     """
     seats_line = renewal_line(tier, seats, unit_price, term, basis)
-    return _with_true_up(state, term, tier, unit_price, seats_line, with_true_up=with_true_up)
+    true_up = true_up_line(state) if with_true_up else None
+    return _plan(term, seats, tier, unit_price, seats_line, true_up)
 
 
-def _with_true_up(
-    state: Subscription,
+def _plan(
     term: Term,
+    seats: int,
     tier: Tier,
     unit_price: Money,
     seats_line: InvoiceLine,
-    *,
-    with_true_up: bool,
+    true_up: InvoiceLine | None,
 ) -> RenewalPlan:
-    true_up = true_up_line(state) if with_true_up else None
     lines: tuple[InvoiceLine, ...] = (seats_line,)
     if true_up is not None:
         lines = (*lines, true_up)
     return RenewalPlan(
-        term=term,
-        seats=seats_line.quantity,
-        tier=tier,
-        unit_price=unit_price,
-        lines=lines,
-        true_up=true_up,
+        term=term, seats=seats, tier=tier, unit_price=unit_price, lines=lines, true_up=true_up
     )
 
 
@@ -156,62 +150,54 @@ def auto_renewal_seats(state: Subscription) -> int:
     Only reports observed before 00:00 UTC of ``term_end`` count, so the answer does not depend
     on when the renewal runs.
     """
-    return _auto_renewal_seats(state.seats_paid_for, _last_report_of_term(state))
+    latest = latest_of(state.usage, before=midnight(state.term.end))
+    return _renewal_seats(state.seats_paid_for, latest)
 
 
-def _auto_renewal_seats(seats_paid_for: int, report: UsageReport | None) -> int:
-    return max(seats_paid_for, 0 if report is None else report.billable_users)
-
-
-def _last_report_of_term(state: Subscription) -> UsageReport | None:
-    return latest_report(state, before=midnight(state.term.end))
+def _renewal_seats(seats_paid_for: int, latest: UsageReport | None) -> int:
+    return max(seats_paid_for, 0 if latest is None else latest.billable_users)
 
 
 def plan_auto_renewal(state: Subscription) -> RenewalPlan:
     """The automatic renewal of ``state`` at its term end (CONTRACT §3, Auto-renewal)."""
-    report = _last_report_of_term(state)
     price = state.unit_price
-    seats_line = _auto_renewal_line(
-        state.term.end,
+    return _auto_renewal_plan(
+        state.term,
+        state.seats_paid_for,
         state.tier,
-        _auto_renewal_seats(state.seats_paid_for, report),
         str(price.amount),
         price.currency,
-        state.seats_paid_for,
-        None if report is None else report.billable_users,
-        None if report is None else report.observed_at.isoformat(),
+        state.usage,
+        qsr_eligibility(state).eligible,
     )
-    term = _renewed_term(state.term.end)
-    return _with_true_up(state, term, state.tier, price, seats_line, with_true_up=True)
-
-
-@lru_cache(maxsize=1024)
-def _renewed_term(ending: date) -> Term:
-    return Term(start=ending, end=add_months(ending, 12))
 
 
 @lru_cache(maxsize=256)
-def _auto_renewal_line(
-    ending: date,
-    tier: Tier,
-    seats: int,
-    price: str,
-    currency: str,
+def _auto_renewal_plan(
+    ending: Term,
     seats_paid_for: int,
-    latest_users: int | None,
-    latest_observed_at: str | None,
-) -> InvoiceLine:
-    # The seats line from the values it is made of, so that a walk makes it once per term
-    # although the reminders, the auto-renewal notice and the renewal itself each ask for it.
-    # The price comes as its exact text: 348 and 348.00 are equal amounts, but a line states its
-    # unit price as it was given, so they must not share a line.
+    tier: Tier,
+    price_text: str,
+    currency: str,
+    reports: Reports,
+    qsr_eligible: bool,
+) -> RenewalPlan:
+    # The plan from the values it is made of, so that a walk makes it once per term although
+    # each renewal reminder, the auto-renewal notice and the renewal itself ask for it. The
+    # price comes as its exact text: 348 and 348.00 are equal amounts, but a line states its
+    # unit price as it was given, so they must not share a plan.
+    price = Money(amount=Decimal(price_text), currency=currency)
+    report = latest_of(reports, before=midnight(ending.end))
     basis = {
         "seats_paid_for": seats_paid_for,
-        "latest_billable_users": latest_users,
-        "latest_report_observed_at": latest_observed_at,
+        "latest_billable_users": None if report is None else report.billable_users,
+        "latest_report_observed_at": None if report is None else report.observed_at.isoformat(),
     }
-    unit = Money(amount=Decimal(price), currency=currency)
-    return renewal_line(tier, seats, unit, _renewed_term(ending), basis)
+    seats = _renewal_seats(seats_paid_for, report)
+    term = Term(start=ending.end, end=add_months(ending.end, 12))
+    seats_line = renewal_line(tier, seats, price, term, basis)
+    true_up = None if qsr_eligible else true_up_of(ending, seats_paid_for, price, reports)
+    return _plan(term, seats, tier, price, seats_line, true_up)
 
 
 def new_term(

@@ -231,7 +231,7 @@ def test_auto_renewal_seats_never_go_down() -> None:
 
 def test_an_auto_renewal_states_the_unit_price_as_it_was_given() -> None:
     """348 and 348.00 are equal amounts: each renewal line keeps its own, however many plans
-    were made before (the seats line is made once per set of values)."""
+    were made before (a plan is made once per set of values)."""
     plain = subscription(unit_price=Money.of("348", "USD"))
     cents = subscription(unit_price=usd("348.00"))
     for state in (plain, cents, plain, cents):
