@@ -31,14 +31,20 @@ def month_end(year: int, month: int) -> date:
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+_MIDNIGHT = time(0)
+_NO_OFFSET = timedelta(0)
+
+
 def midnight(d: date) -> datetime:
     """00:00 UTC of ``d``: the moment every dated occasion falls due (CONTRACT §3)."""
-    return datetime.combine(d, time(0), tzinfo=UTC)
+    return datetime.combine(d, _MIDNIGHT, tzinfo=UTC)
 
 
 def require_utc(moment: datetime, what: str) -> None:
     """Refuse naive or non-UTC timestamps: all business time is aware UTC (CONTRACT, intro)."""
-    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+    if moment.tzinfo is UTC:  # nearly every timestamp: asking its offset costs more than this
+        return
+    if moment.tzinfo is None or moment.utcoffset() != _NO_OFFSET:
         raise ValueError(f"{what} must be an aware UTC datetime, got {moment!r}")
 
 

@@ -35,7 +35,7 @@ from billingcore import (
 )
 from billingcore.commands import Command, CreateSubscription, CustomerCommand, EventCommand
 from billingcore.dates import first_midnight_at_or_after, midnight, require_utc
-from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion, occasion_key
+from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion
 from billingcore.outcomes import Applied, Outcome, Rejected, Result, reject
 from billingcore.rules import CommandRule, Due, Family, OccasionRule, Window
 from billingcore.state import Deployment, Status, Subscription, evolve
@@ -113,11 +113,8 @@ def _collect(state: Subscription, window: Window) -> list[Occasion]:
         due(state, window, found)
     found.sort(key=lambda item: (item[0], RUN_ORDER[item[1]]))
     applied = state.applied_keys
-    return [
-        make_occasion(state.id, kind, on)
-        for on, kind in found
-        if occasion_key(state.id, kind, on) not in applied
-    ]
+    made = (make_occasion(state.id, kind, on) for on, kind in found)
+    return [occasion for occasion in made if occasion.key not in applied]
 
 
 def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occasion]:
