@@ -9,7 +9,7 @@ only moment seats or tier can go down, never below the latest ``billable_users``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
@@ -51,11 +51,13 @@ class RenewalPlan:
     unit_price: Money
     lines: tuple[InvoiceLine, ...]
     true_up: InvoiceLine | None
+    # The renewal invoice's total: the sum of its rounded lines. Summed once, when the plan is
+    # made: the notices that state the renewal and the renewal itself each ask for it.
+    total: Money = field(init=False)
 
-    @property
-    def total(self) -> Money:
-        """The renewal invoice's total: the sum of its rounded lines."""
-        return sum_money([line.amount for line in self.lines], self.unit_price.currency)
+    def __post_init__(self) -> None:
+        total = sum_money([line.amount for line in self.lines], self.unit_price.currency)
+        object.__setattr__(self, "total", total)
 
     @property
     def seats_amount(self) -> Money:
