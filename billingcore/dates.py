@@ -35,8 +35,11 @@ _MIDNIGHT = time(0)
 _NO_OFFSET = timedelta(0)
 
 
+@lru_cache(maxsize=4096)
 def midnight(d: date) -> datetime:
-    """00:00 UTC of ``d``: the moment every dated occasion falls due (CONTRACT §3)."""
+    """00:00 UTC of ``d``: the moment every dated occasion falls due (CONTRACT §3).
+
+    Cached: the walk asks it of the same few calendar dates for every occasion and report."""
     return datetime.combine(d, _MIDNIGHT, tzinfo=UTC)
 
 

@@ -112,9 +112,12 @@ def _collect(state: Subscription, window: Window) -> list[Occasion]:
     for due in _DUE:
         due(state, window, found)
     found.sort(key=lambda item: (item[0], RUN_ORDER[item[1]]))
-    applied = state.applied_keys
-    made = (make_occasion(state.id, kind, on) for on, kind in found)
-    return [occasion for occasion in made if occasion.key not in applied]
+    applied, made = state.applied_keys, []
+    for on, kind in found:
+        occasion = make_occasion(state.id, kind, on)
+        if occasion.key not in applied:
+            made.append(occasion)
+    return made
 
 
 def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occasion]:
