@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from billingcore.occasion import OccasionKind
@@ -35,7 +36,7 @@ class Cause:
     @classmethod
     def fell_due(cls, occasion: OccasionKind, on: dt.date) -> Cause:
         """The cause of what the occasion ``occasion`` of ``on`` did."""
-        return cls(occasion=occasion, date=on)
+        return _fell_due(occasion, on)
 
     def to_view(self) -> dict[str, Any]:
         """The contract's form: ``{"event_id": …}`` or ``{"occasion": …, "date": …}``."""
@@ -43,3 +44,10 @@ class Cause:
             return {"event_id": self.event_id}
         assert self.occasion is not None and self.date is not None
         return {"occasion": self.occasion.value, "date": self.date.isoformat()}
+
+
+@lru_cache(maxsize=4096)
+def _fell_due(occasion: OccasionKind, on: dt.date) -> Cause:
+    # Every subscription whose occasion of a kind falls due on the same day has the same cause:
+    # a value, made once per (kind, date) rather than once per outcome.
+    return Cause(occasion=occasion, date=on)

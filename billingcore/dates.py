@@ -25,19 +25,29 @@ def add_months(d: date, n: int) -> date:
     return date(year, month, min(d.day, last))
 
 
+@lru_cache(maxsize=1024)
 def month_end(year: int, month: int) -> date:
     """The last day of ``month`` in ``year`` (CONTRACT §3: a card is valid through it)."""
     return date(year, month, calendar.monthrange(year, month)[1])
 
 
+_MIDNIGHT = time(0)
+_NO_OFFSET = timedelta(0)
+
+
+@lru_cache(maxsize=4096)
 def midnight(d: date) -> datetime:
-    """00:00 UTC of ``d``: the moment every dated occasion falls due (CONTRACT §3)."""
-    return datetime.combine(d, time(0), tzinfo=UTC)
+    """00:00 UTC of ``d``: the moment every dated occasion falls due (CONTRACT §3).
+
+    Cached: the walk asks it of the same few calendar dates for every occasion and report."""
+    return datetime.combine(d, _MIDNIGHT, tzinfo=UTC)
 
 
 def require_utc(moment: datetime, what: str) -> None:
     """Refuse naive or non-UTC timestamps: all business time is aware UTC (CONTRACT, intro)."""
-    if moment.tzinfo is None or moment.utcoffset() != timedelta(0):
+    if moment.tzinfo is UTC:  # nearly every timestamp: asking its offset costs more than this
+        return
+    if moment.tzinfo is None or moment.utcoffset() != _NO_OFFSET:
         raise ValueError(f"{what} must be an aware UTC datetime, got {moment!r}")
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from billingcore.invoices import InvoicePurpose
 from billingcore.state import Channel, Deployment, Status, Subscription
@@ -45,55 +46,13 @@ REASONS: dict[str, str] = {
 FIXABLE_BLOCKS = frozenset({"card_expires_before_renewal", "unpaid_qsr_invoice"})
 
 
-def _channel_reasons(state: Subscription) -> list[str]:
-    # The criteria QSR and auto-renewal share: how it was sold, paid, and licensed.
-    reasons: list[str] = []
-    if state.channel is Channel.PARTNER:
-        reasons.append("partner_channel")
-    if state.purchase_order:
-        reasons.append("purchase_order")
-    if not state.term.is_twelve_months:
-        reasons.append("term_not_twelve_months")
-    if state.deployment is Deployment.SELF_MANAGED and not state.cloud_licensing:
-        reasons.append("no_cloud_licensing")
-    return reasons
-
-
-class _LastAnswer:
-    """The answer for the state asked last: a scheduler pass asks the same state several times
-    (each rule family, then once per occasion), and states never change, so the identity of
-    the state is enough to know the answer is still right. One entry: nothing piles up."""
-
-    def __init__(self) -> None:
-        self.state: object = None
-        self.at: object = None
-        self.answer: Eligibility | None = None
-
-    def get(self, state: Subscription, at: object) -> Eligibility | None:
-        if state is self.state and at == self.at:
-            return self.answer
-        return None
-
-    def keep(self, state: Subscription, at: object, answer: Eligibility) -> Eligibility:
-        self.state, self.at, self.answer = state, at, answer
-        return answer
-
-
-_QSR = _LastAnswer()
-_AUTO_RENEW = _LastAnswer()
-
-
 def qsr_eligibility(state: Subscription) -> Eligibility:
     """Whether the subscription takes part in quarterly reconciliation, and why not.
 
     Rule: CONTRACT §3 (QSR: ``qsr_enabled``, channel direct, no purchase order, a 12-month term,
     cloud licensing for self_managed), after GitLab's documented QSR policy.
     """
-    known = _QSR.get(state, None)
-    if known is not None:
-        return known
-    reasons = [] if state.qsr_enabled else ["qsr_disabled"]
-    return _QSR.keep(state, None, Eligibility(reasons=tuple(reasons + _channel_reasons(state))))
+    return _qsr_answer(state.qsr_enabled, _sale(state))
 
 
 def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligibility:
@@ -105,20 +64,69 @@ def auto_renew_eligibility(state: Subscription, at: date | None = None) -> Eligi
     expiry month; no card on file is not a block (the invoice is then paid another way).
     Cancelled and expired subscriptions do not renew either.
     """
-    known = _AUTO_RENEW.get(state, at)
-    if known is not None:
-        return known
     renews_on = state.term.end if at is None else at
+    card = state.card
+    return _auto_renew_answer(
+        state.auto_renew,
+        state.status,
+        card is not None and card.expires_before(renews_on),
+        any(invoice.purpose is InvoicePurpose.QSR for invoice in state.open_invoices),
+        _sale(state),
+    )
+
+
+# Both answers are asked many times of each state (by each rule family, then by the rule of each
+# occasion) and of states that differ only in what they applied. Each is a function of a few
+# yes/no facts and enums, so it is worked out once per combination of them and shared: the
+# caches hold every combination there is.
+_Sale = tuple[Channel, bool, bool, Deployment, bool]
+
+
+def _sale(state: Subscription) -> _Sale:
+    # The criteria QSR and auto-renewal share: how it was sold, paid, and licensed.
+    return (
+        state.channel,
+        state.purchase_order,
+        state.term.is_twelve_months,
+        state.deployment,
+        state.cloud_licensing,
+    )
+
+
+def _sale_reasons(sale: _Sale) -> list[str]:
+    channel, purchase_order, twelve_months, deployment, cloud_licensing = sale
     reasons: list[str] = []
-    if not state.auto_renew:
+    if channel is Channel.PARTNER:
+        reasons.append("partner_channel")
+    if purchase_order:
+        reasons.append("purchase_order")
+    if not twelve_months:
+        reasons.append("term_not_twelve_months")
+    if deployment is Deployment.SELF_MANAGED and not cloud_licensing:
+        reasons.append("no_cloud_licensing")
+    return reasons
+
+
+@lru_cache(maxsize=64)
+def _qsr_answer(qsr_enabled: bool, sale: _Sale) -> Eligibility:
+    reasons = [] if qsr_enabled else ["qsr_disabled"]
+    return Eligibility(reasons=tuple(reasons + _sale_reasons(sale)))
+
+
+@lru_cache(maxsize=1024)
+def _auto_renew_answer(
+    auto_renew: bool, status: Status, card_expires: bool, unpaid_qsr: bool, sale: _Sale
+) -> Eligibility:
+    reasons: list[str] = []
+    if not auto_renew:
         reasons.append("auto_renew_off")
-    if state.status is Status.CANCELLED:
+    if status is Status.CANCELLED:
         reasons.append("cancelled")
-    if state.status is Status.EXPIRED:
+    if status is Status.EXPIRED:
         reasons.append("expired")
-    reasons += _channel_reasons(state)
-    if state.card is not None and state.card.expires_before(renews_on):
+    reasons += _sale_reasons(sale)
+    if card_expires:
         reasons.append("card_expires_before_renewal")
-    if any(invoice.purpose is InvoicePurpose.QSR for invoice in state.open_invoices):
+    if unpaid_qsr:
         reasons.append("unpaid_qsr_invoice")
-    return _AUTO_RENEW.keep(state, at, Eligibility(reasons=tuple(reasons)))
+    return Eligibility(reasons=tuple(reasons))

@@ -7,7 +7,6 @@ when a term ends without renewal (after the grace period, if any).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from billingcore.causes import Cause
@@ -16,7 +15,7 @@ from billingcore.notices import NoticeKind, SubscriptionExpired, notice_key
 from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, Result
 from billingcore.rules import Family, Found, Window
-from billingcore.state import Status, Subscription
+from billingcore.state import Status, Subscription, evolve
 
 GRACE_PERIOD = timedelta(days=14)
 
@@ -35,7 +34,7 @@ def expire(state: Subscription, on: date, cause: Cause) -> Applied:
 
     Rule: CONTRACT §3 (expiry at the term end, or at the end of the grace period) and §4.
     """
-    expired = replace(state, status=Status.EXPIRED, expired_on=on, grace_ends=None)
+    expired = evolve(state, status=Status.EXPIRED, expired_on=on, grace_ends=None)
     notice = SubscriptionExpired(
         key=notice_key(state.id, NoticeKind.SUBSCRIPTION_EXPIRED, on.isoformat()),
         cause=cause,

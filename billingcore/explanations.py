@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from billingcore.currencies import minor_units
@@ -51,10 +52,13 @@ class Explanation:
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
 
 
+@lru_cache(maxsize=1024)
 def money_text(money: Money) -> str:
     """``$1,188.00``, ``€87.50``, ``1,000.00 CHF``: an amount as internal teams read formulas.
 
     Rule: CONTRACT §6 (``formula`` the arithmetic in words with its numbers), in English.
+    Equal amounts read the same (348 and 348.00 both ``$348.00``), so it is worked out once per
+    amount: every line and assumption states a unit price, and there are few of those.
     """
     digits = minor_units(money.currency)
     amount = abs(money.amount)

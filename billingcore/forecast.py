@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from billingcore.commands import EventCommand
 from billingcore.dates import add_months, midnight, require_utc
@@ -79,7 +80,7 @@ def forecast(
                 charges.append(outcome.invoice)
             else:  # with no events there are no payments: only invoices and notices
                 assert isinstance(outcome, Notice)
-                notifications.append(Announced(date=_date_of(outcome), kind=outcome.kind))
+                notifications.append(_announced(_date_of(outcome), outcome.kind))
     return Forecast(
         as_of=as_of,
         through=through,
@@ -87,6 +88,12 @@ def forecast(
         charges=tuple(charges),
         notifications=tuple(notifications),
     )
+
+
+@lru_cache(maxsize=4096)
+def _announced(on: date, kind: NoticeKind) -> Announced:
+    # A value: every forecast that announces this kind on this day shares it.
+    return Announced(date=on, kind=kind)
 
 
 def _date_of(notice: Notice) -> date:

@@ -131,10 +131,17 @@ def sum_money(amounts: tuple[Money, ...] | list[Money], currency: str) -> Money:
 
     Rule: CONTRACT §3, an invoice total is the sum of its rounded lines (no further rounding).
     """
-    total = Money.zero(currency)
+    # Summed as Decimals, in order, then made Money once: the same arithmetic as adding Money
+    # to Money.zero one by one, without an intermediate Money for each line.
+    minor_units(currency)
+    total = Decimal(0)
     for amount in amounts:
-        total = total + amount
-    return total
+        if not isinstance(amount, Money):
+            raise TypeError(f"cannot combine Money with {type(amount).__name__}")
+        if amount.currency != currency:
+            raise CurrencyMismatch(f"cannot combine {currency} with {amount.currency}")
+        total += amount.amount
+    return Money(amount=total, currency=currency)
 
 
 _AMOUNT = re.compile(r"(?:0|[1-9][0-9]*)(?:\.([0-9]+))?")

@@ -11,7 +11,7 @@ count), invoiced, and added to the seats paid for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
@@ -26,7 +26,7 @@ from billingcore.notices import NoticeKind, QsrNotice, QsrReconciled, notice_key
 from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Result
 from billingcore.rules import Family, Found, Window
-from billingcore.state import Deployment, OpenInvoice, PendingQsr, Subscription
+from billingcore.state import Deployment, OpenInvoice, PendingQsr, Subscription, evolve
 from billingcore.usage import max_users, max_users_evidence
 
 QUARTERS = (1, 2, 3)
@@ -137,7 +137,19 @@ def qsr_quote(state: Subscription, k: int) -> QsrQuote:
 
 
 def _calendar(start: date, end: date, deployment: Deployment) -> list[date]:
-    return [notice_date(on, deployment) for on in reconciliation_dates(start)]
+    return [notice_on for _, notice_on, _ in _quarters(start, deployment)]
+
+
+@lru_cache(maxsize=2048)
+def _quarters(start: date, deployment: Deployment) -> tuple[tuple[int, date, Term], ...]:
+    # Each reconciled quarter of a term starting on ``start``: its number, its notice date and
+    # the period its max users are measured over. The same for every term that starts that day.
+    dates = reconciliation_dates(start)
+    starts = (start, *dates[:-1])
+    return tuple(
+        (k, notice_date(dates[k - 1], deployment), Term(start=starts[k - 1], end=dates[k - 1]))
+        for k in QUARTERS
+    )
 
 
 def _moving(state: Subscription) -> tuple[date | None]:
@@ -148,16 +160,12 @@ def _due(state: Subscription, window: Window, found: Found) -> None:
     pending = state.pending_qsr
     if pending is not None and window.holds(pending.invoice_date):
         found.append((pending.invoice_date, OccasionKind.QSR_INVOICE))
-    dates = reconciliation_dates(state.term.start)
-    notices = [(k, notice_date(dates[k - 1], state.deployment)) for k in QUARTERS]
-    notices = [(k, on) for k, on in notices if window.holds(on)]
-    if not notices or not qsr_eligibility(state).eligible:
+    quarters = [q for q in _quarters(state.term.start, state.deployment) if window.holds(q[1])]
+    if not quarters or not qsr_eligibility(state).eligible:
         return
-    for k, on in notices:
+    for k, on, measured in quarters:
         if pending is not None and pending.quarter == k:
             continue
-        quarter_start = state.term.start if k == 1 else dates[k - 2]
-        measured = Term(start=quarter_start, end=dates[k - 1])
         if max_users(state, measured) > state.seats_paid_for:
             found.append((on, OccasionKind.QSR_NOTICE))
 
@@ -196,7 +204,7 @@ def _qsr_notice(state: Subscription, occasion: Occasion, now: datetime) -> Resul
         amount=quote.amount,
         invoice_date=quote.invoice_date,
     )
-    return Applied(state=replace(state, pending_qsr=pending), outcomes=(qsr,))
+    return Applied(state=evolve(state, pending_qsr=pending), outcomes=(qsr,))
 
 
 def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Result:
@@ -207,7 +215,7 @@ def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Resu
     """
     pending = state.pending_qsr
     assert pending is not None  # listed only while a reconciliation is pending
-    cleared = replace(state, pending_qsr=None)
+    cleared = evolve(state, pending_qsr=None)
     overage = quarter_overage(state, pending.quarter)
     if overage == 0:
         return Applied(state=cleared)
@@ -215,7 +223,7 @@ def _qsr_invoice(state: Subscription, occasion: Occasion, now: datetime) -> Resu
     occasion_on = pending.reconciliation_date.isoformat()
     invoice = issue(state.id, InvoicePurpose.QSR, occasion_on, (line,), occasion.due_on)
     seats = state.seats_paid_for + overage
-    new_state = replace(
+    new_state = evolve(
         cleared,
         seats_paid_for=seats,
         open_invoices=(*state.open_invoices, OpenInvoice.of(invoice, pending.reconciliation_date)),

@@ -59,7 +59,7 @@ def _due(state: Subscription, window: Window, found: Found) -> None:
     if not wanted and not (active_auto and (window.holds(notice_on) or window.holds(expiring_on))):
         return
     reasons = auto_renew_eligibility(state).reasons
-    if any(reason not in FIXABLE_BLOCKS for reason in reasons):
+    if not FIXABLE_BLOCKS.issuperset(reasons):  # a block the customer cannot lift
         found.extend((d, OccasionKind.RENEWAL_REMINDER) for d in wanted)
     if active_auto and window.holds(notice_on):
         found.append((notice_on, OccasionKind.AUTO_RENEWAL_NOTICE))

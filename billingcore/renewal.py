@@ -9,15 +9,17 @@ only moment seats or tier can go down, never below the latest ``billable_users``
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from billingcore.catalog import Tier
 from billingcore.causes import Cause
 from billingcore.commands import Renew, cause_of
 from billingcore.dates import Term, add_months, midnight
-from billingcore.eligibility import auto_renew_eligibility
+from billingcore.eligibility import auto_renew_eligibility, qsr_eligibility
 from billingcore.expiry import expire
 from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
 from billingcore.invoices import Invoice, InvoiceLine, InvoicePurpose, issue
@@ -27,9 +29,16 @@ from billingcore.occasion import Occasion, OccasionKind
 from billingcore.outcomes import Applied, InvoiceIssued, Rejected, Result, reject
 from billingcore.pricing import unit_price
 from billingcore.rules import Family, Found, Window, command_rule
-from billingcore.state import OpenInvoice, ScheduledRenewal, Status, Subscription, evolve
-from billingcore.trueup import true_up_line
-from billingcore.usage import latest_billable_users, latest_report
+from billingcore.state import (
+    OpenInvoice,
+    ScheduledRenewal,
+    Status,
+    Subscription,
+    UsageReport,
+    evolve,
+)
+from billingcore.trueup import true_up_line, true_up_of
+from billingcore.usage import Reports, latest_billable_users, latest_of
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -42,11 +51,13 @@ class RenewalPlan:
     unit_price: Money
     lines: tuple[InvoiceLine, ...]
     true_up: InvoiceLine | None
+    # The renewal invoice's total: the sum of its rounded lines. Summed once, when the plan is
+    # made: the notices that state the renewal and the renewal itself each ask for it.
+    total: Money = field(init=False)
 
-    @property
-    def total(self) -> Money:
-        """The renewal invoice's total: the sum of its rounded lines."""
-        return sum_money([line.amount for line in self.lines], self.unit_price.currency)
+    def __post_init__(self) -> None:
+        total = sum_money([line.amount for line in self.lines], self.unit_price.currency)
+        object.__setattr__(self, "total", total)
 
     @property
     def seats_amount(self) -> Money:
@@ -114,8 +125,20 @@ def plan_renewal(
     Rule: CONTRACT §3 (renewal invoice = seats × unit_price, plus the true-up line of the ending
     term for subscriptions not eligible for QSR).
     """
+    seats_line = renewal_line(tier, seats, unit_price, term, basis)
     true_up = true_up_line(state) if with_true_up else None
-    lines: tuple[InvoiceLine, ...] = (renewal_line(tier, seats, unit_price, term, basis),)
+    return _plan(term, seats, tier, unit_price, seats_line, true_up)
+
+
+def _plan(
+    term: Term,
+    seats: int,
+    tier: Tier,
+    unit_price: Money,
+    seats_line: InvoiceLine,
+    true_up: InvoiceLine | None,
+) -> RenewalPlan:
+    lines: tuple[InvoiceLine, ...] = (seats_line,)
     if true_up is not None:
         lines = (*lines, true_up)
     return RenewalPlan(
@@ -129,28 +152,54 @@ def auto_renewal_seats(state: Subscription) -> int:
     Only reports observed before 00:00 UTC of ``term_end`` count, so the answer does not depend
     on when the renewal runs.
     """
-    latest = latest_billable_users(state, before=midnight(state.term.end)) or 0
-    return max(state.seats_paid_for, latest)
+    latest = latest_of(state.usage, before=midnight(state.term.end))
+    return _renewal_seats(state.seats_paid_for, latest)
+
+
+def _renewal_seats(seats_paid_for: int, latest: UsageReport | None) -> int:
+    return max(seats_paid_for, 0 if latest is None else latest.billable_users)
 
 
 def plan_auto_renewal(state: Subscription) -> RenewalPlan:
     """The automatic renewal of ``state`` at its term end (CONTRACT §3, Auto-renewal)."""
-    term = Term(start=state.term.end, end=add_months(state.term.end, 12))
-    report = latest_report(state, before=midnight(state.term.end))
+    price = state.unit_price
+    return _auto_renewal_plan(
+        state.term,
+        state.seats_paid_for,
+        state.tier,
+        str(price.amount),
+        price.currency,
+        state.usage,
+        qsr_eligibility(state).eligible,
+    )
+
+
+@lru_cache(maxsize=256)
+def _auto_renewal_plan(
+    ending: Term,
+    seats_paid_for: int,
+    tier: Tier,
+    price_text: str,
+    currency: str,
+    reports: Reports,
+    qsr_eligible: bool,
+) -> RenewalPlan:
+    # The plan from the values it is made of, so that a walk makes it once per term although
+    # each renewal reminder, the auto-renewal notice and the renewal itself ask for it. The
+    # price comes as its exact text: 348 and 348.00 are equal amounts, but a line states its
+    # unit price as it was given, so they must not share a plan.
+    price = Money(amount=Decimal(price_text), currency=currency)
+    report = latest_of(reports, before=midnight(ending.end))
     basis = {
-        "seats_paid_for": state.seats_paid_for,
+        "seats_paid_for": seats_paid_for,
         "latest_billable_users": None if report is None else report.billable_users,
         "latest_report_observed_at": None if report is None else report.observed_at.isoformat(),
     }
-    return plan_renewal(
-        state,
-        term=term,
-        seats=auto_renewal_seats(state),
-        tier=state.tier,
-        unit_price=state.unit_price,
-        with_true_up=True,
-        basis=basis,
-    )
+    seats = _renewal_seats(seats_paid_for, report)
+    term = Term(start=ending.end, end=add_months(ending.end, 12))
+    seats_line = renewal_line(tier, seats, price, term, basis)
+    true_up = None if qsr_eligible else true_up_of(ending, seats_paid_for, price, reports)
+    return _plan(term, seats, tier, price, seats_line, true_up)
 
 
 def new_term(

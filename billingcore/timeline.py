@@ -35,7 +35,7 @@ from billingcore import (
 )
 from billingcore.commands import Command, CreateSubscription, CustomerCommand, EventCommand
 from billingcore.dates import first_midnight_at_or_after, midnight, require_utc
-from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion, occasion_key
+from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion
 from billingcore.outcomes import Applied, Outcome, Rejected, Result, reject
 from billingcore.rules import CommandRule, Due, Family, OccasionRule, Window
 from billingcore.state import Deployment, Status, Subscription, evolve
@@ -112,12 +112,12 @@ def _collect(state: Subscription, window: Window) -> list[Occasion]:
     for due in _DUE:
         due(state, window, found)
     found.sort(key=lambda item: (item[0], RUN_ORDER[item[1]]))
-    applied = state.applied_keys
-    return [
-        make_occasion(state.id, kind, on)
-        for on, kind in found
-        if occasion_key(state.id, kind, on) not in applied
-    ]
+    applied, made = state.applied_keys, []
+    for on, kind in found:
+        occasion = make_occasion(state.id, kind, on)
+        if occasion.key not in applied:
+            made.append(occasion)
+    return made
 
 
 def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occasion]:
@@ -161,13 +161,6 @@ def apply(state: Subscription | None, command: Command, now: datetime) -> Result
     its rule. A key already applied in this term changes nothing; an occasion the state no
     longer makes due on its date changes nothing either.
     """
-    return _apply(state, command, now, known_due=False)
-
-
-def _apply(
-    state: Subscription | None, command: Command, now: datetime, *, known_due: bool
-) -> Result:
-    # ``known_due``: the caller has just found the occasion due in this very state.
     if state is None:
         if isinstance(command, CreateSubscription):
             return purchase.create(command)
@@ -186,18 +179,8 @@ def _apply(
             f"command for {command.subscription_id} applied to {state.id}",
         )
     if isinstance(command, Occasion):
-        if known_due:
-            result = OCCASION_RULES[command.kind](state, command, now)
-        else:
-            result = _occasion(state, command, now)
-    else:
-        result = COMMAND_RULES[type(command)](state, command, now)
-    if isinstance(result, Rejected):
-        return result
-    return Applied(
-        state=evolve(result.state, applied_keys=result.state.applied_keys | {command.key}),
-        outcomes=result.outcomes,
-    )
+        return _recorded(_occasion(state, command, now), command.key)
+    return _recorded(COMMAND_RULES[type(command)](state, command, now), command.key)
 
 
 def _occasion(state: Subscription, occasion: Occasion, now: datetime) -> Result:
@@ -207,6 +190,16 @@ def _occasion(state: Subscription, occasion: Occasion, now: datetime) -> Result:
     if not any(o.key == occasion.key for o in _collect(state, window)):
         return Applied(state=state)
     return OCCASION_RULES[occasion.kind](state, occasion, now)
+
+
+def _recorded(result: Result, key: str) -> Result:
+    """A rule's result with ``key`` among the state's applied keys (CONTRACT §3: once)."""
+    if isinstance(result, Rejected):
+        return result
+    return Applied(
+        state=evolve(result.state, applied_keys=result.state.applied_keys | {key}),
+        outcomes=result.outcomes,
+    )
 
 
 # -- the whole run -------------------------------------------------------------------------------
@@ -276,29 +269,53 @@ class _Run:
         self.steps: list[Step] = []
         self.rejected: dict[str, Rejected] = {}
 
-    def apply(self, command: Command, *, known_due: bool = False) -> None:
-        now = command.due if self.on_time and isinstance(command, Occasion) else self.now
-        result = _apply(self.state, command, now, known_due=known_due)
+    def apply(self, command: EventCommand) -> None:
+        self.record(command.key, apply(self.state, command, self.now))
+
+    def carry_out(self, occasion: Occasion) -> bool:
+        """Apply an occasion just found due in this very state; True when its rule changed the
+        state (beyond recording its key), so that what falls due must be asked again."""
+        state = self.state
+        assert state is not None
+        now = occasion.due if self.on_time else self.now
+        result = OCCASION_RULES[occasion.kind](state, occasion, now)
+        self.record(occasion.key, _recorded(result, occasion.key))
+        return isinstance(result, Applied) and result.state is not state
+
+    def record(self, key: str, result: Result) -> None:
         if isinstance(result, Rejected):
-            self.rejected[command.key] = result
+            self.rejected[key] = result
             return
         if result.state is not self.state or result.outcomes:
-            self.steps.append(Step(key=command.key, state=result.state, outcomes=result.outcomes))
+            self.steps.append(Step(key=key, state=result.state, outcomes=result.outcomes))
         self.state = result.state
 
     def occasions_until(self, until: datetime) -> None:
-        """Apply, in date order, every occasion due in ``[through, until)``; move the cursor."""
+        """Apply, in date order, every occasion due in ``[through, until)``; move the cursor.
+
+        What falls due is collected once for the whole window and taken in order. It is asked
+        again (over the whole window, less what was carried out) only after a rule changed the
+        state. A rule that returned its state unchanged only had its key recorded, and no
+        family's ``due`` reads the keys: collecting again would give the same list without its
+        first occasion (a list names each occasion once), so that is what is taken next.
+        """
         state, start = self.state, self.through
         if state is None or start is None or start >= until:
             return
+        window = Window(*_window(start, until))
         seen: set[str] = set()
-        while pending := [o for o in occasions(state, start, until) if o.key not in seen]:
+        pending = _collect(state, window)
+        while pending:
             if len(seen) == self.limit:
                 raise RuntimeError(f"{state.id}: occasions keep falling due; stopped at {until}")
-            seen.add(pending[0].key)
-            self.apply(pending[0], known_due=True)
-            state = self.state
-            assert state is not None
+            occasion = pending[0]
+            seen.add(occasion.key)
+            if self.carry_out(occasion):
+                state = self.state
+                assert state is not None
+                pending = [o for o in _collect(state, window) if o.key not in seen]
+            else:
+                del pending[0]
         self.through = until
 
 

@@ -8,12 +8,13 @@ the new term.
 
 from __future__ import annotations
 
+from billingcore.dates import Term
 from billingcore.eligibility import qsr_eligibility
 from billingcore.explanations import Explanation, Rule, counted, money_text, price_inputs
 from billingcore.invoices import InvoiceLine
-from billingcore.money import round_line
+from billingcore.money import Money, round_line
 from billingcore.state import Subscription
-from billingcore.usage import max_users, max_users_evidence
+from billingcore.usage import Reports, max_users, peak, peak_evidence
 
 
 def true_up_users(state: Subscription) -> int:
@@ -29,30 +30,38 @@ def true_up_line(state: Subscription) -> InvoiceLine | None:
     """
     if qsr_eligibility(state).eligible:
         return None
-    users = true_up_users(state)
+    return true_up_of(state.term, state.seats_paid_for, state.unit_price, state.usage)
+
+
+def true_up_of(
+    term: Term, seats_paid_for: int, price: Money, reports: Reports
+) -> InvoiceLine | None:
+    """``true_up_line`` of a term not eligible for QSR, from its seats, price and usage reports
+    (CONTRACT §3, true-up)."""
+    most = peak(reports, term)
+    users = max(0, most - seats_paid_for)
     if users == 0:
         return None
-    price = state.unit_price
     return InvoiceLine(
-        description=f"Annual true-up: {users} users over subscription, {state.term}",
+        description=f"Annual true-up: {users} users over subscription, {term}",
         quantity=users,
         unit_price=price,
-        service_period=state.term,
-        amount=round_line(users * price.amount, state.currency),
+        service_period=term,
+        amount=round_line(users * price.amount, price.currency),
         explanation=Explanation(
             rule=Rule.TRUE_UP,
             formula=(
                 f"{counted(users, 'user', 'users')} over × {money_text(price)} "
-                f"(max users {max_users(state, state.term)} − "
-                f"{counted(state.seats_paid_for, 'seat', 'seats')} paid for)"
+                f"(max users {most} − "
+                f"{counted(seats_paid_for, 'seat', 'seats')} paid for)"
             ),
             inputs={
                 "users_over": users,
                 **price_inputs(price),
-                "seats_paid_for": state.seats_paid_for,
-                "term_start": state.term.start.isoformat(),
-                "term_end": state.term.end.isoformat(),
-                **max_users_evidence(state, state.term),
+                "seats_paid_for": seats_paid_for,
+                "term_start": term.start.isoformat(),
+                "term_end": term.end.isoformat(),
+                **peak_evidence(reports, term),
             },
         ),
     )

@@ -20,6 +20,8 @@ from billingcore.outcomes import Applied, Result, reject
 from billingcore.rules import Family, command_rule
 from billingcore.state import Subscription, UsageReport
 
+Reports = tuple[UsageReport, ...]
+
 
 def latest_report(
     state: Subscription, *, before: datetime | None = None, through: datetime | None = None
@@ -29,8 +31,15 @@ def latest_report(
     Rule: CONTRACT §3 and §5 use the latest ``billable_users``; a report counts from the moment
     it was observed. None when nothing was reported (in that window).
     """
+    return latest_of(state.usage, before=before, through=through)
+
+
+def latest_of(
+    reports: Reports, *, before: datetime | None = None, through: datetime | None = None
+) -> UsageReport | None:
+    """``latest_report`` among a term's ``reports``, in observation order (CONTRACT §3, §5)."""
     latest: UsageReport | None = None
-    for report in state.usage:
+    for report in reports:
         if (before is None or report.observed_at < before) and (
             through is None or report.observed_at <= through
         ):
@@ -52,8 +61,13 @@ def max_users(state: Subscription, period: Term) -> int:
     Rule: CONTRACT §3, "the highest billable_users (or max_users, when given) among the usage
     reports observed in it".
     """
+    return peak(state.usage, period)
+
+
+def peak(reports: Reports, period: Term) -> int:
+    """``max_users`` of ``period`` among ``reports`` (CONTRACT §3, max users)."""
     best = 0
-    for report in state.usage:
+    for report in reports:
         if period.contains(report.observed_at.date()) and report.users > best:
             best = report.users
     return best
@@ -64,10 +78,15 @@ def max_users_evidence(state: Subscription, period: Term) -> dict[str, Any]:
 
     Rule: CONTRACT §6, an explanation's inputs name the usage reports that set a maximum.
     """
-    best = max_users(state, period)
+    return peak_evidence(state.usage, period)
+
+
+def peak_evidence(reports: Reports, period: Term) -> dict[str, Any]:
+    """``max_users_evidence`` of ``period`` among ``reports`` (CONTRACT §6, inputs)."""
+    best = peak(reports, period)
     setting = [
         (report.observed_at.isoformat(), report.users)
-        for report in state.usage
+        for report in reports
         if best > 0 and period.contains(report.observed_at.date()) and report.users == best
     ]
     return {"max_users": best, "max_set_by": usage_evidence(setting)}

@@ -229,6 +229,17 @@ def test_auto_renewal_seats_never_go_down() -> None:
     assert auto_renewal_seats(subscription()) == 10
 
 
+def test_an_auto_renewal_states_the_unit_price_as_it_was_given() -> None:
+    """348 and 348.00 are equal amounts: each renewal line keeps its own, however many plans
+    were made before (a plan is made once per set of values)."""
+    plain = subscription(unit_price=Money.of("348", "USD"))
+    cents = subscription(unit_price=usd("348.00"))
+    for state in (plain, cents, plain, cents):
+        (line,) = plan_auto_renewal(state).lines
+        assert line.unit_price.amount.as_tuple() == state.unit_price.amount.as_tuple()
+        assert line.amount == usd("3480.00")
+
+
 def test_manual_renewal_plan_can_lower_seats_and_tier() -> None:
     """8 ultimate seats → 6 premium: 6 × 348.00 = 2088.00, no true-up when asked for none."""
     state = subscription(tier=Tier.ULTIMATE, seats_paid_for=8, unit_price=usd("1188.00"))

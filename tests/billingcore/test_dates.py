@@ -72,6 +72,7 @@ def test_midnight_and_utc() -> None:
     """00:00 UTC of a date; naive and non-UTC datetimes are refused."""
     assert midnight(date(2026, 1, 2)) == datetime(2026, 1, 2, tzinfo=UTC)
     require_utc(datetime(2026, 1, 2, tzinfo=UTC), "x")
+    require_utc(datetime(2026, 1, 2, tzinfo=timezone(timedelta(0), "Z")), "x")  # UTC, other name
     with pytest.raises(ValueError):
         require_utc(datetime(2026, 1, 2), "x")
     with pytest.raises(ValueError):

@@ -132,6 +132,16 @@ def test_sum_money() -> None:
     )
 
 
+def test_a_sum_refuses_what_adding_refuses() -> None:
+    """Another currency, something that is not money, a currency that does not exist."""
+    with pytest.raises(CurrencyMismatch, match="cannot combine USD with EUR"):
+        sum_money([Money.of("1", "USD"), Money.of("1", "EUR")], "USD")
+    with pytest.raises(TypeError, match="cannot combine Money with Decimal"):
+        sum_money([Decimal(1)], "USD")  # type: ignore[list-item]
+    with pytest.raises(UnknownCurrency):
+        sum_money([], "XXY")
+
+
 @pytest.mark.parametrize(
     ("text", "currency", "expected"),
     [

@@ -632,6 +632,41 @@ def test_every_outcome_carries_the_cause_of_its_step(history: History) -> None:
                 assert outcome.invoice.subscription_id == SUB
 
 
+def asking_after_every_step(
+    state: Subscription, through: datetime, now: datetime, *, on_time: bool
+) -> tuple[Subscription, list[tuple[str, Subscription, tuple[object, ...]]]]:
+    """The walk as the contract states it: after each occasion, ask again what falls due in
+    the whole window and carry out the first not yet done (by the public ``apply``)."""
+    until = now + TICK
+    seen: set[str] = set()
+    steps: list[tuple[str, Subscription, tuple[object, ...]]] = []
+    while pending := [o for o in occasions(state, through, until) if o.key not in seen]:
+        occasion = pending[0]
+        seen.add(occasion.key)
+        result = timeline.apply(state, occasion, occasion.due if on_time else now)
+        assert isinstance(result, Applied)
+        if result.state is not state or result.outcomes:
+            steps.append((occasion.key, result.state, result.outcomes))
+        state = result.state
+    return state, steps
+
+
+@given(history=histories(), data=st.data())
+@PROPERTY
+def test_collecting_once_is_asking_after_every_step(history: History, data: st.DataObject) -> None:
+    """The walk collects what falls due once and asks again only after a rule changed the state;
+    it applies the same occasions, in the same order, to the same states as asking after each."""
+    start = run(history.commands, history.now)
+    assert start.state is not None and start.through is not None
+    later = history.now + timedelta(days=data.draw(st.sampled_from((1, 40, 200, 400, 800))))
+    on_time = data.draw(st.booleans())
+    walked = advance(start.state, [], through=start.through, now=later, on_time=on_time)
+    state, steps = asking_after_every_step(start.state, start.through, later, on_time=on_time)
+    assert walked.state == state
+    assert [(s.key, s.state, s.outcomes) for s in walked.steps] == steps
+    assert walked.rejected == {}
+
+
 # -- explanations ---------------------------------------------------------------------------------
 
 
