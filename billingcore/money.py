@@ -131,16 +131,12 @@ def sum_money(amounts: tuple[Money, ...] | list[Money], currency: str) -> Money:
 
     Rule: CONTRACT §3, an invoice total is the sum of its rounded lines (no further rounding).
     """
-    # Summed as Decimals, in order, then made Money once: the same arithmetic as adding Money
-    # to Money.zero one by one, without an intermediate Money for each line.
-    minor_units(currency)
-    total = Decimal(0)
+    # Summed as Decimals, in order, then made Money once: the same arithmetic (and the same
+    # checks) as adding Money to Money.zero one by one, without an intermediate Money per line.
+    zero = Money.zero(currency)
+    total = zero.amount
     for amount in amounts:
-        if not isinstance(amount, Money):
-            raise TypeError(f"cannot combine Money with {type(amount).__name__}")
-        if amount.currency != currency:
-            raise CurrencyMismatch(f"cannot combine {currency} with {amount.currency}")
-        total += amount.amount
+        total += zero._same(amount).amount
     return Money(amount=total, currency=currency)
 
 

@@ -19,7 +19,11 @@ from billingcore.usage import Reports, max_users, peak, peak_evidence
 
 def true_up_users(state: Subscription) -> int:
     """max(0, max users of the current term − seats paid for) (CONTRACT §3, true-up)."""
-    return max(0, max_users(state, state.term) - state.seats_paid_for)
+    return _users_over(max_users(state, state.term), state.seats_paid_for)
+
+
+def _users_over(most: int, seats_paid_for: int) -> int:
+    return max(0, most - seats_paid_for)
 
 
 def true_up_line(state: Subscription) -> InvoiceLine | None:
@@ -39,7 +43,7 @@ def true_up_of(
     """``true_up_line`` of a term not eligible for QSR, from its seats, price and usage reports
     (CONTRACT §3, true-up)."""
     most = peak(reports, term)
-    users = max(0, most - seats_paid_for)
+    users = _users_over(most, seats_paid_for)
     if users == 0:
         return None
     return InvoiceLine(

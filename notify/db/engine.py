@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import contextvars
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -136,11 +135,10 @@ class _Twin:
         return self._loop.run_until_complete(work)
 
     async def call(self, work: Callable[[], T]) -> T:
-        """``work()`` in the thread, with the caller's context variables. If the caller is
-        cancelled, ``work`` still runs to its end before the cancellation goes on, so what it
-        holds (the write gate) stays held until then."""
-        context = contextvars.copy_context()
-        done = asyncio.get_running_loop().run_in_executor(self.thread, context.run, work)
+        """``work()`` in the thread. If the caller is cancelled, ``work`` still runs to its end
+        before the cancellation goes on, so what it holds (the write gate) stays held until
+        then."""
+        done = asyncio.get_running_loop().run_in_executor(self.thread, work)
         try:
             return await asyncio.shield(done)
         except asyncio.CancelledError:
@@ -198,7 +196,7 @@ async def write_in_one_call(engine: AsyncEngine, work: Callable[[Connection], T]
     if engine.dialect.name != "sqlite":
         async with engine.begin() as conn:
             return await conn.run_sync(work)
-    return await _in_twin_transaction(engine, work)
+    return await _in_twin_transaction(engine, _twin(engine), work)
 
 
 async def in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitable[T]]) -> T:
@@ -215,11 +213,12 @@ async def in_one_call(engine: AsyncEngine, work: Callable[[Statements], Awaitabl
         async with write_transaction(engine) as conn:
             return await work(conn)
     twin = _twin(engine)
-    return await _in_twin_transaction(engine, lambda conn: twin.run(work(_InTwin(conn))))
+    return await _in_twin_transaction(engine, twin, lambda conn: twin.run(work(_InTwin(conn))))
 
 
-async def _in_twin_transaction(engine: AsyncEngine, work: Callable[[Connection], T]) -> T:
-    twin = _twin(engine)
+async def _in_twin_transaction(
+    engine: AsyncEngine, twin: _Twin, work: Callable[[Connection], T]
+) -> T:
 
     def transaction() -> T:
         with twin.engine.connect() as conn:
