@@ -3,9 +3,10 @@
 Rule: CONTRACT §3 Forecast: for any subscription and any moment, the charges it will be billed
 if nothing else arrives (no more events; usage stays at its latest report; auto-renewal as it
 is eligible now) are computed by the same rules and code path as the real charges. Nothing
-here decides a charge: ``forecast`` runs the real timeline (``billingcore.timeline.advance``)
-on the state with no commands, waking it at each occasion's date as the scheduler does, so
-moving the clock with no other input produces exactly the forecast invoices. ``preview``
+here decides a charge: ``forecast`` runs the real timeline on the state with no commands
+(``billingcore.timeline.scheduled``: ``advance``'s walk, keeping only the outcomes), waking it
+at each occasion's date as the scheduler does, so moving the clock with no other input
+produces exactly the forecast invoices. ``preview``
 applies one hypothetical command the same way.
 """
 
@@ -23,7 +24,7 @@ from billingcore.invoices import Invoice
 from billingcore.notices import Notice, NoticeKind
 from billingcore.outcomes import InvoiceIssued, Rejected
 from billingcore.state import Subscription
-from billingcore.timeline import TICK, advance
+from billingcore.timeline import TICK, advance, scheduled
 from billingcore.usage import latest_report
 
 HORIZON_MONTHS = 24
@@ -67,20 +68,15 @@ def forecast(
     require_utc(as_of, "as_of")
     end = midnight(through + timedelta(days=1)) - TICK  # the last instant of ``through``
     # What is overdue happens as soon as the service gets to it; then the scheduler runs on time.
-    caught_up = advance(state, [], through=through_cursor, now=as_of)
-    assert caught_up.state is not None
-    ahead = advance(
-        caught_up.state, [], through=caught_up.through, now=max(end, as_of), on_time=True
-    )
+    outcomes = scheduled(state, through=through_cursor, as_of=as_of, until=max(end, as_of) + TICK)
     charges: list[Invoice] = []
     notifications: list[Announced] = []
-    for result in (caught_up, ahead):
-        for outcome in result.outcomes:
-            if isinstance(outcome, InvoiceIssued):
-                charges.append(outcome.invoice)
-            else:  # with no events there are no payments: only invoices and notices
-                assert isinstance(outcome, Notice)
-                notifications.append(_announced(_date_of(outcome), outcome.kind))
+    for outcome in outcomes:
+        if isinstance(outcome, InvoiceIssued):
+            charges.append(outcome.invoice)
+        else:  # with no events there are no payments: only invoices and notices
+            assert isinstance(outcome, Notice)
+            notifications.append(_announced(_date_of(outcome), outcome.kind))
     return Forecast(
         as_of=as_of,
         through=through,

@@ -76,6 +76,8 @@ COMMAND_RULES, OCCASION_RULES = gather(FAMILIES)
 _DUE: tuple[Due, ...] = tuple(f.due for f in FAMILIES if f.due is not None)
 
 TICK = timedelta(microseconds=1)
+# Before every due moment: a walk on time from it applies each occasion at its own moment.
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 # A subscription whose occasions keep producing occasions is a bug; stop rather than spin.
 MAX_OCCASIONS_PER_RUN = 500
 
@@ -251,7 +253,15 @@ def order(command: EventCommand) -> tuple[datetime, str]:
 
 
 class _Run:
-    """The mutable walk behind ``advance``: a state, its cursor, and what happened."""
+    """The mutable walk behind ``advance`` and ``scheduled``: a state, its cursor, and what
+    happened.
+
+    ``on_time`` None: every occasion applies at ``now`` (when a scheduler gets to it); else each
+    applies at its own due moment, or at ``on_time`` if it fell due before (a scheduler that is
+    behind catches up first, then runs on time). ``steps`` False: only the outcomes are kept,
+    and the keys carried out are kept by the walk rather than copied into a new state at each
+    occasion (nobody reads those states: the forecast's walk).
+    """
 
     def __init__(
         self,
@@ -259,14 +269,18 @@ class _Run:
         through: datetime | None,
         now: datetime,
         limit: int,
-        on_time: bool,
+        *,
+        on_time: datetime | None = None,
+        steps: bool = True,
     ) -> None:
         self.state = state
         self.through = through
         self.now = now
         self.limit = limit
         self.on_time = on_time
+        self.keeps_steps = steps
         self.steps: list[Step] = []
+        self.outcomes: list[Outcome] = []
         self.rejected: dict[str, Rejected] = {}
 
     def apply(self, command: EventCommand) -> None:
@@ -277,16 +291,21 @@ class _Run:
         state (beyond recording its key), so that what falls due must be asked again."""
         state = self.state
         assert state is not None
-        now = occasion.due if self.on_time else self.now
+        now = self.now if self.on_time is None else max(occasion.due, self.on_time)
         result = OCCASION_RULES[occasion.kind](state, occasion, now)
-        self.record(occasion.key, _recorded(result, occasion.key))
+        if self.keeps_steps:
+            self.record(occasion.key, _recorded(result, occasion.key))
+        else:
+            self.record(occasion.key, result)
         return isinstance(result, Applied) and result.state is not state
 
     def record(self, key: str, result: Result) -> None:
         if isinstance(result, Rejected):
             self.rejected[key] = result
             return
-        if result.state is not self.state or result.outcomes:
+        if not self.keeps_steps:
+            self.outcomes.extend(result.outcomes)
+        elif result.state is not self.state or result.outcomes:
             self.steps.append(Step(key=key, state=result.state, outcomes=result.outcomes))
         self.state = result.state
 
@@ -342,7 +361,7 @@ def advance(
     """
     require_utc(now, "now")
     until = now + TICK
-    run = _Run(state, through, now, max_occasions, on_time)
+    run = _Run(state, through, now, max_occasions, on_time=EARLIEST if on_time else None)
     work: list[EventCommand] = sorted(commands, key=order)
     held: list[EventCommand] = []
     while work:
@@ -367,3 +386,29 @@ def advance(
         held=tuple(c.key for c in held),
         through=run.through,
     )
+
+
+def scheduled(
+    state: Subscription,
+    *,
+    through: datetime | None,
+    as_of: datetime,
+    until: datetime,
+    max_occasions: int = MAX_OCCASIONS_PER_RUN,
+) -> tuple[Outcome, ...]:
+    """What a scheduler does from the cursor ``through`` to ``until`` with no commands: the
+    outcomes of every occasion due in ``[through, until)``, in order, each applied at ``as_of``
+    if it fell due by then (the scheduler catches up first) and at its own due moment after.
+
+    Rule: CONTRACT §3 Forecast and Scheduling; the same walk as
+    ``advance(state, [], through=through, now=as_of)`` followed by
+    ``advance(..., now=until - TICK, on_time=True)`` from where it stopped, and the same
+    outcomes (the forecast's property test holds it to a clock moving day by day). Only the
+    outcomes come back: the forecast reads nothing else, so no step and no state per
+    occasion is kept.
+    """
+    require_utc(as_of, "as_of")
+    require_utc(until, "until")
+    run = _Run(state, through, as_of, max_occasions, on_time=as_of, steps=False)
+    run.occasions_until(until)
+    return tuple(run.outcomes)

@@ -667,6 +667,25 @@ def test_collecting_once_is_asking_after_every_step(history: History, data: st.D
     assert walked.rejected == {}
 
 
+@given(history=histories(), data=st.data())
+@PROPERTY
+def test_the_scheduled_walk_is_catching_up_then_running_on_time(
+    history: History, data: st.DataObject
+) -> None:
+    """``scheduled`` (the forecast's walk, outcomes only) gives the outcomes of a scheduler that
+    catches up to ``as_of`` and then runs on time to ``until``: two ``advance``s, step by step."""
+    start = run(history.commands, history.now)
+    assert start.state is not None and start.through is not None
+    as_of = history.now + timedelta(days=data.draw(st.sampled_from((0, 1, 40, 200))))
+    later = as_of + timedelta(days=data.draw(st.sampled_from((0, 1, 40, 400, 800))))
+    caught_up = advance(start.state, [], through=start.through, now=as_of)
+    ahead = advance(caught_up.state, [], through=caught_up.through, now=later, on_time=True)
+    outcomes = timeline.scheduled(
+        start.state, through=start.through, as_of=as_of, until=later + TICK
+    )
+    assert outcomes == caught_up.outcomes + ahead.outcomes
+
+
 # -- explanations ---------------------------------------------------------------------------------
 
 
