@@ -27,6 +27,7 @@ from billingcore.commands import (
     Upgrade,
 )
 from billingcore.dates import Term, add_months
+from billingcore.due import next_due, occasions
 from billingcore.eligibility import Eligibility, auto_renew_eligibility, qsr_eligibility
 from billingcore.explanations import Explanation, Rule
 from billingcore.feed import FeedItem, FeedKind, Severity, feed_items
@@ -51,7 +52,7 @@ from billingcore.state import (
     Status,
     Subscription,
 )
-from billingcore.timeline import Advanced, Step, advance, apply, next_due, occasions
+from billingcore.timeline import Advanced, Step, advance, apply
 from billingcore.usage import latest_billable_users, max_users
 
 __all__ = [

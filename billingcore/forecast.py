@@ -6,8 +6,8 @@ is eligible now) are computed by the same rules and code path as the real charge
 here decides a charge: ``forecast`` runs the real timeline on the state with no commands
 (``billingcore.timeline.scheduled``: ``advance``'s walk, keeping only the outcomes), waking it
 at each occasion's date as the scheduler does, so moving the clock with no other input
-produces exactly the forecast invoices. ``preview``
-applies one hypothetical command the same way.
+produces exactly the forecast invoices. ``preview`` applies one hypothetical command the same
+way.
 """
 
 from __future__ import annotations

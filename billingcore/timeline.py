@@ -5,8 +5,8 @@ applies the commands in time order and, before each, every occasion that fell du
 (what fell due before an event is applied first: a usage report after a reconciliation date
 must not count in the quarter already reconciled), then the occasions due by ``now``. It
 returns the new state, what each step did, the commands it refused or held, and the cursor.
-``apply(state, command, now)`` is one step of it; ``occasions`` and ``next_due`` say what
-falls due when. The rules themselves live in their families (``billingcore.rules``).
+``apply(state, command, now)`` is one step of it; what falls due when is found by
+``billingcore.due``. The rules themselves live in their families (``billingcore.rules``).
 
 Decisions are taken at the command's own time (``command.at``, an occasion's ``due``), so the
 result does not depend on when it is processed; ``now`` only decides which reminder of a
@@ -15,140 +15,24 @@ series is still worth sending (CONTRACT §3: of a series only the latest due is 
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
+from datetime import UTC, datetime, timedelta
 
-from billingcore import (
-    account,
-    expiry,
-    onboarding,
-    payments,
-    proration,
-    purchase,
-    qsr,
-    reminders,
-    renewal,
-    usage,
-)
+from billingcore import purchase
 from billingcore.commands import Command, CreateSubscription, CustomerCommand, EventCommand
-from billingcore.dates import first_midnight_at_or_after, midnight, require_utc
-from billingcore.occasion import RUN_ORDER, Occasion, OccasionKind, make_occasion
+from billingcore.dates import midnight, require_utc
+from billingcore.due import COMMAND_RULES, OCCASION_RULES, collect, next_due, window_dates
+from billingcore.occasion import Occasion
 from billingcore.outcomes import Applied, Outcome, Rejected, Result, reject
-from billingcore.rules import CommandRule, Due, Family, OccasionRule, Window
-from billingcore.state import Deployment, Status, Subscription, evolve
-
-FAMILIES: tuple[Family, ...] = (
-    purchase.FAMILY,
-    proration.FAMILY,
-    renewal.FAMILY,
-    expiry.FAMILY,
-    reminders.FAMILY,
-    qsr.FAMILY,
-    onboarding.FAMILY,
-    payments.FAMILY,
-    usage.FAMILY,
-    account.FAMILY,
-)
-
-
-def gather(
-    families: Iterable[Family],
-) -> tuple[dict[type, CommandRule], dict[OccasionKind, OccasionRule]]:
-    """The dispatch tables of ``families``: command type → rule, occasion kind → rule.
-
-    Rule: CONTRACT §2/§3, each event type and each occasion has exactly one rule; a family that
-    claims another's is a RuntimeError when the timeline loads.
-    """
-    commands: dict[type, CommandRule] = {}
-    occasions: dict[OccasionKind, OccasionRule] = {}
-    for family in families:
-        if set(commands) & set(family.commands) or set(occasions) & set(family.occasions):
-            raise RuntimeError(f"the {family.name} family redefines rules of another family")
-        commands.update(family.commands)
-        occasions.update(family.occasions)
-    return commands, occasions
-
-
-COMMAND_RULES, OCCASION_RULES = gather(FAMILIES)
-_DUE: tuple[Due, ...] = tuple(f.due for f in FAMILIES if f.due is not None)
+from billingcore.rules import Window
+from billingcore.state import Subscription, evolve
 
 TICK = timedelta(microseconds=1)
 # Before every due moment: a walk on time from it applies each occasion at its own moment.
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 # A subscription whose occasions keep producing occasions is a bug; stop rather than spin.
 MAX_OCCASIONS_PER_RUN = 500
-
-
-# -- what falls due when -------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=16384)
-def _calendar(start: date, end: date, deployment: Deployment) -> tuple[date, ...]:
-    """Every date a term can make due, sorted; the dates of one term, whatever its state."""
-    dates: set[date] = set()
-    for family in FAMILIES:
-        if family.calendar is not None:
-            dates.update(family.calendar(start, end, deployment))
-    return tuple(sorted(dates))
-
-
-def _nothing_due(state: Subscription, window: Window) -> bool:
-    # A scheduler pass asks about a short window; most states have no date in it at all.
-    assert window.hi is not None
-    calendar = _calendar(state.term.start, state.term.end, state.deployment)
-    index = bisect.bisect_left(calendar, window.lo)
-    if index < len(calendar) and calendar[index] < window.hi:
-        return False
-    moving = (d for f in FAMILIES if f.moving is not None for d in f.moving(state))
-    return not any(d is not None and window.holds(d) for d in moving)
-
-
-def _collect(state: Subscription, window: Window) -> list[Occasion]:
-    """Occasions dated in ``window``, not applied yet, in date and run order."""
-    if state.status is Status.EXPIRED or (window.hi is not None and _nothing_due(state, window)):
-        return []
-    found: list[tuple[date, OccasionKind]] = []
-    for due in _DUE:
-        due(state, window, found)
-    found.sort(key=lambda item: (item[0], RUN_ORDER[item[1]]))
-    applied, made = state.applied_keys, []
-    for on, kind in found:
-        occasion = make_occasion(state.id, kind, on)
-        if occasion.key not in applied:
-            made.append(occasion)
-    return made
-
-
-def occasions(state: Subscription, start: datetime, end: datetime) -> list[Occasion]:
-    """Every occasion due in ``[start, end)`` not yet applied this term, in date order.
-
-    Rule: CONTRACT §3 Scheduling and §4 (when each reminder, reconciliation, renewal and expiry
-    falls due); every occasion is due at 00:00 UTC of its date.
-    """
-    lo, hi = _window(start, end)
-    return _collect(state, Window(lo, hi))
-
-
-@lru_cache(maxsize=64)
-def _window(start: datetime, end: datetime) -> tuple[date, date]:
-    # One pass asks the same window of every subscription: validate and convert it once.
-    require_utc(start, "start")
-    require_utc(end, "end")
-    return first_midnight_at_or_after(start), first_midnight_at_or_after(end)
-
-
-def next_due(state: Subscription, after: datetime) -> datetime | None:
-    """When the earliest occasion strictly after ``after`` falls due, or None if there is none.
-
-    Rule: CONTRACT §3 Scheduling; lets the service index subscriptions by their next date.
-    """
-    require_utc(after, "after")
-    lo = after.astimezone(UTC).date() + timedelta(days=1)
-    found = _collect(state, Window(lo, None))
-    return found[0].due if found else None
 
 
 # -- one step ------------------------------------------------------------------------------------
@@ -189,7 +73,7 @@ def _occasion(state: Subscription, occasion: Occasion, now: datetime) -> Result:
     """An occasion is carried out only while the state still makes it due on its date."""
     day = occasion.due_on
     window = Window(day, day + timedelta(days=1))
-    if not any(o.key == occasion.key for o in _collect(state, window)):
+    if not any(o.key == occasion.key for o in collect(state, window)):
         return Applied(state=state)
     return OCCASION_RULES[occasion.kind](state, occasion, now)
 
@@ -321,9 +205,9 @@ class _Run:
         state, start = self.state, self.through
         if state is None or start is None or start >= until:
             return
-        window = Window(*_window(start, until))
+        window = Window(*window_dates(start, until))
         seen: set[str] = set()
-        pending = _collect(state, window)
+        pending = collect(state, window)
         while pending:
             if len(seen) == self.limit:
                 raise RuntimeError(f"{state.id}: occasions keep falling due; stopped at {until}")
@@ -332,7 +216,7 @@ class _Run:
             if self.carry_out(occasion):
                 state = self.state
                 assert state is not None
-                pending = [o for o in _collect(state, window) if o.key not in seen]
+                pending = [o for o in collect(state, window) if o.key not in seen]
             else:
                 del pending[0]
         self.through = until

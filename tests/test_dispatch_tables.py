@@ -12,10 +12,10 @@ from datetime import UTC, datetime
 import pytest
 
 from billingcore.commands import EVENT_COMMANDS, cause_of
+from billingcore.due import COMMAND_RULES, OCCASION_RULES
 from billingcore.feed import FEED_TYPES, FeedKind
 from billingcore.notices import NOTICE_TYPES, REMINDER_KINDS, NoticeKind
 from billingcore.occasion import OccasionKind
-from billingcore.timeline import COMMAND_RULES, OCCASION_RULES
 from notify import codec
 from notify.feed.texts import RENDERERS
 from notify.handlers import HANDLERS

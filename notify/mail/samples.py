@@ -31,6 +31,7 @@ from billingcore.commands import (
     Upgrade,
 )
 from billingcore.dates import Term, add_months
+from billingcore.due import occasions
 from billingcore.money import Money
 from billingcore.notices import (
     Notice,
@@ -41,7 +42,7 @@ from billingcore.notices import (
 )
 from billingcore.outcomes import Applied, InvoiceIssued
 from billingcore.state import Card, Channel, Customer, Deployment, Partner, Subscription
-from billingcore.timeline import apply, occasions
+from billingcore.timeline import apply
 from notify.handlers import Branding, EmailSpec, email_for
 from notify.handlers.formatting import copy_language
 from notify.mail.compose import Letter

@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 from billingcore.catalog import Tier
 from billingcore.commands import Command, CreateSubscription, ReportUsage
 from billingcore.dates import Term
+from billingcore.due import occasions
 from billingcore.invoices import Invoice
 from billingcore.money import Money
 from billingcore.notices import Notice
 from billingcore.occasion import Occasion
 from billingcore.outcomes import Applied, InvoiceIssued, Outcome, Rejected
 from billingcore.state import Customer, Deployment, Subscription
-from billingcore.timeline import apply, occasions
+from billingcore.timeline import apply
 
 SUB = "S-1"
 CUSTOMER = "C-1"

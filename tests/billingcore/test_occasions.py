@@ -11,6 +11,7 @@ from billingcore.catalog import Tier
 from billingcore.causes import Cause
 from billingcore.commands import AddSeats, RecordPaymentFailed, Renew
 from billingcore.dates import Term, midnight
+from billingcore.due import next_due, occasions
 from billingcore.invoices import InvoicePurpose
 from billingcore.notices import (
     AutoRenewalBlocked,
@@ -36,7 +37,7 @@ from billingcore.state import (
     Status,
     Subscription,
 )
-from billingcore.timeline import apply, next_due, occasions
+from billingcore.timeline import apply
 
 from .factories import (
     SUB,

@@ -23,13 +23,14 @@ from billingcore.commands import (
 )
 from billingcore.currencies import minor_units
 from billingcore.dates import Term, add_months, midnight
+from billingcore.due import next_due, occasions
 from billingcore.explanations import Explanation, Rule
 from billingcore.invoices import InvoiceLine, InvoicePurpose, build_invoice
 from billingcore.money import Money, round_line, sum_money
 from billingcore.outcomes import Applied
 from billingcore.proration import seats_added_line, upgrade_lines
 from billingcore.state import Card, Channel, Deployment, Partner, Status, Subscription
-from billingcore.timeline import apply, next_due, occasions
+from billingcore.timeline import apply
 from billingcore.trueup import true_up_line
 
 from .factories import SUB, invoices, run_until, subscription

@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import billingcore.due as due
 import billingcore.timeline as timeline
 from billingcore import account
 from billingcore.catalog import Tier
@@ -40,6 +41,7 @@ from billingcore.commands import (
     Upgrade,
 )
 from billingcore.dates import Term, add_months, midnight
+from billingcore.due import next_due, occasions
 from billingcore.explanations import Rule, money_text
 from billingcore.invoices import InvoiceLine
 from billingcore.money import Money
@@ -67,7 +69,7 @@ from billingcore.state import (
     Subscription,
     UsageReport,
 )
-from billingcore.timeline import TICK, Advanced, advance, next_due, occasions
+from billingcore.timeline import TICK, Advanced, advance
 from billingcore.trueup import true_up_line
 from billingcore.usage import with_usage
 
@@ -293,9 +295,9 @@ def test_a_renewal_replacing_the_term_keeps_what_was_applied_in_it() -> None:
 )
 def test_a_family_may_not_redefine_another_familys_rule(family: Family) -> None:
     """Two families claiming one command or one occasion stop the timeline from loading."""
-    assert timeline.gather(timeline.FAMILIES) == (timeline.COMMAND_RULES, timeline.OCCASION_RULES)
+    assert due.gather(due.FAMILIES) == (due.COMMAND_RULES, due.OCCASION_RULES)
     with pytest.raises(RuntimeError, match="the account family redefines rules"):
-        timeline.gather((*timeline.FAMILIES, family))
+        due.gather((*due.FAMILIES, family))
 
 
 # -- generated histories -------------------------------------------------------------------------

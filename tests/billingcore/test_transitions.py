@@ -22,6 +22,7 @@ from billingcore.commands import (
     UpdatePaymentMethod,
     Upgrade,
 )
+from billingcore.due import occasions
 from billingcore.invoices import InvoicePurpose
 from billingcore.money import Money
 from billingcore.notices import (
@@ -45,7 +46,7 @@ from billingcore.state import (
     Status,
     Subscription,
 )
-from billingcore.timeline import apply, occasions
+from billingcore.timeline import apply
 
 from .factories import (
     CUSTOMER,

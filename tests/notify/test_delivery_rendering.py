@@ -12,10 +12,11 @@ import pytest
 from billingcore.catalog import Tier
 from billingcore.commands import CreateSubscription
 from billingcore.dates import Term
+from billingcore.due import occasions
 from billingcore.notices import Notice, NoticeKind
 from billingcore.outcomes import Applied, InvoiceIssued
 from billingcore.state import Channel, Customer, Deployment, Partner
-from billingcore.timeline import apply, occasions
+from billingcore.timeline import apply
 from notify.handlers import Branding, EmailSpec, email_for
 from notify.mail import render as rendering
 from tests.notify.test_delivery import World, add_rows, drain, smtp_world
