@@ -106,8 +106,12 @@ class Composer:
 
 # Assembled by hand rather than through email.message: its header objects, content manager
 # and generator cost about ten milliseconds per email on this machine, a hundred times this.
-# The shape is always the same and simple: headers, then multipart/alternative of two
-# quoted-printable UTF-8 parts (readable in an .eml file, safe for servers without 8BITMIME).
+# The shape is always the same and simple: headers, then multipart/alternative of two UTF-8
+# parts, each 7bit when it is ASCII in short enough lines (the HTML nearly always, see
+# notify.mail.sevenbit; the text where the copy is ASCII), else
+# quoted-printable; both read in an .eml file and are safe for servers without 8BITMIME.
+# Encoding the HTML part quoted-printable was a fifth of composing an email (docs/delivery.md).
+MAX_LINE = 998  # octets per line, without CRLF (RFC 5322, section 2.1.1)
 
 
 def _address(value: str) -> str:
@@ -145,22 +149,38 @@ def _utf8_address_header(name: str, address: str) -> bytes:
 
 
 def _part(subtype: str, body: str, boundary: bytes) -> bytes:
-    lines = body.replace("\r\n", "\n").replace("\r", "\n").encode("utf-8")
-    encoded = b2a_qp(lines, istext=True).replace(b"\n", b"\r\n")
+    text = body.replace("\r\n", "\n").replace("\r", "\n")
+    if _fits_7bit(text, boundary):
+        encoding, encoded = b"7bit", text.replace("\n", "\r\n").encode("ascii")
+    else:
+        encoding = b"quoted-printable"
+        encoded = b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
     return b"".join(
         (
             b"--" + boundary + b"\r\n",
             b"Content-Type: text/" + subtype.encode() + b'; charset="utf-8"\r\n',
-            b"Content-Transfer-Encoding: quoted-printable\r\n\r\n",
+            b"Content-Transfer-Encoding: " + encoding + b"\r\n\r\n",
             encoded,
             b"\r\n",
         )
     )
 
 
+def _fits_7bit(text: str, boundary: bytes) -> bool:
+    """Whether ``text`` (LF line ends) may go out as it is: 7bit data is US-ASCII without NUL
+    in lines of at most 998 octets (RFC 2045, section 2.7), and must not hold the boundary."""
+    return (
+        text.isascii()
+        and "\0" not in text
+        and max(map(len, text.split("\n"))) <= MAX_LINE
+        and boundary.decode() not in text
+    )
+
+
 def assemble(headers: list[tuple[str, str]], text: str, html: str) -> bytes:
     """An RFC 5322 message (CRLF line ends): the headers, then text/plain and text/html."""
-    # "=_" never occurs in quoted-printable text, so the boundary cannot collide with a body.
+    # "=_" never occurs in quoted-printable text, and a 7bit part never holds the boundary
+    # (_fits_7bit), so the boundary cannot collide with a body.
     # It is derived from the Message-ID, not drawn at random: composing the same row again
     # with the Date it went out with gives the same bytes (the admin API shows a message
     # exactly as sent, docs/admin.md).

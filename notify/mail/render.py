@@ -45,6 +45,7 @@ from mjml import mjml2html
 
 from billingcore.notices import NoticeKind
 from notify.handlers.formatting import FALLBACK_LOCALE as FALLBACK_LANGUAGE
+from notify.mail.sevenbit import attributes_on_new_lines, references_can_stand_in
 from notify.mail.translated import environment
 from notify.translations import LANGUAGES, copy_language
 
@@ -88,6 +89,9 @@ class _Compiled:
     preheader: jinja2.Template
     text: jinja2.Template
     html: jinja2.Template
+    # Every non-ASCII character of the rendered page may be written as a character reference
+    # (notify.mail.sevenbit): its HTML part then goes out as it is.
+    ascii_html: bool
 
 
 def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
@@ -114,6 +118,7 @@ def compile_mjml(source: str, *, name: str = "<mjml>") -> str:
         raise TemplateLoadError(f"{name}: the MJML compile dropped {lost[0]!r}")
     if "<mj-" in html:
         raise TemplateLoadError(f"{name}: an MJML tag was left in the HTML")
+    html = attributes_on_new_lines(html)
     return _TOKEN_PATTERN.sub(lambda match: placeholders[int(match.group(1))], html)
 
 
@@ -185,6 +190,8 @@ class Renderer:
         preheader = _one_line(kind, compiled.preheader.render(context))
         text = compiled.text.render(context)
         html = compiled.html.render({**context, "subject": subject, "preheader": preheader})
+        if compiled.ascii_html:
+            html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
         return Rendered(subject=subject, text=text, html=html)
 
     def _templates(self, kind: str, context: Mapping[str, Any]) -> _Compiled:
@@ -232,6 +239,7 @@ def _compile_kind(
             preheader=text_env.get_template(f"{kind}/preheader.txt"),
             text=text_env.get_template(f"{kind}/body.txt"),
             html=html_env.from_string(html),
+            ascii_html=references_can_stand_in(html),
         )
     except jinja2.TemplateError as exc:
         raise TemplateLoadError(f"{kind}: {exc}") from exc

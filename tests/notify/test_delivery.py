@@ -26,6 +26,7 @@ from notify.delivery.outbox import Outcome
 from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
 from notify.delivery.transports import FileTransport, SmtpTransport, Transport, eml_name
 from notify.delivery.worker import Deliverer
+from notify.mail.compose import Renders
 from notify.metrics import Metrics
 from tests.smtp import SmtpServer, smtp_server
 
@@ -159,7 +160,7 @@ class World:
         self.engine = engine
         self.settings = settings
         self.transport = transport
-        self.renderer = PlainRenderer()
+        self.renderer: Renders = PlainRenderer()
         self.metrics = Metrics()
 
     def deliverer(self, owner: str = "worker-a", **kwargs: Any) -> Deliverer:
@@ -462,3 +463,29 @@ def test_retry_decision_backs_off_with_jitter_and_gives_up() -> None:
     assert len(waits) > 10  # jitter spreads rows that failed together
     final = retry_decision(12, start, rng, policy_)
     assert final.give_up and final.next_attempt_at is None
+
+
+class _Lines:
+    """A renderer whose text has lines a 7bit part carries with care: SMTP's end-of-data
+    line, a leading dot, trailing spaces, a bare CR."""
+
+    TEXT = "Hello,\n.\n.hidden line\ntrailing spaces   \nbare\rreturn\n-- \nsignature\n"
+
+    def render(self, kind: str, context: Mapping[str, Any]) -> Rendered:
+        return Rendered(subject="Lines", text=self.TEXT, html="<p>\n.\n</p>")
+
+
+async def test_a_7bit_part_arrives_through_smtp_line_for_line(
+    world: World, server: SmtpServer
+) -> None:
+    """Through a real SMTP server: a line that is a lone dot does not end the data early, and
+    every line arrives as rendered (a bare CR becomes a line end, as in every part)."""
+    world.renderer = _Lines()
+    await add_rows(world.engine)
+    assert await drain(world.deliverer()) == 1
+    [received] = server.received
+    message = received.message
+    assert [str(p["Content-Transfer-Encoding"]) for p in message.iter_parts()] == ["7bit", "7bit"]
+    text, html = message.iter_parts()
+    assert text.get_content().replace("\r\n", "\n") == _Lines.TEXT.replace("\r", "\n")
+    assert html.get_content().replace("\r\n", "\n").rstrip("\n") == "<p>\n.\n</p>"

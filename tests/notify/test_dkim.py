@@ -116,7 +116,7 @@ async def test_every_received_message_verifies_and_signs_the_contracts_headers(
     To, Subject, Date, Message-ID, Reply-To and the List-Unsubscribe pair where present; every
     message carries the Reply-To."""
     algorithm, key, _path = key_pair
-    signing_world.renderer = Renderer.shipped()  # type: ignore[assignment]
+    signing_world.renderer = Renderer.shipped()
     sent = 0
     for language in ("en", "ja"):
         for n, sample in enumerate(s for s in samples(language) if s.audience == "customer"):

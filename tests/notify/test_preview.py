@@ -13,6 +13,7 @@ from notify.config import Settings
 from notify.mail.preview import write_previews
 from notify.mail.samples import samples
 from notify.translations import LANGUAGES
+from tests.pages import page_language
 
 
 def test_every_kind_in_every_language_is_written_and_indexed(tmp_path: Path) -> None:
@@ -33,7 +34,7 @@ def test_every_kind_in_every_language_is_written_and_indexed(tmp_path: Path) -> 
         assert isinstance(message, EmailMessage)
         assert message["X-Notify-Kind"] == w.kind
         assert message["Subject"] == w.subject
-        assert f'<html lang="{w.language.replace("_", "-")}"' in page.read_text(encoding="utf-8")
+        assert page_language(page.read_text(encoding="utf-8")) == w.language.replace("_", "-")
     assert len(written) == sum(len(samples(language)) for language in LANGUAGES)
 
 

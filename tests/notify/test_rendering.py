@@ -34,6 +34,7 @@ from tests.notify.test_handlers import (
     partner_story,
     start,
 )
+from tests.pages import page_language
 
 UNSUBSCRIBE = "http://127.0.0.1:8080/unsubscribe/tok-123"
 FIXED_SUBJECTS = {
@@ -141,7 +142,7 @@ def test_a_german_customer_reads_euros_and_german_dates(renderer: Renderer) -> N
     for figure in (f"5.000,00{NBSP}€", "1. Januar 2026", "Muster AG"):
         assert figure in out.text
         assert figure in visible(out.html)
-    assert '<html lang="de"' in out.html
+    assert page_language(out.html) == "de"
 
 
 def test_html_in_the_customer_name_is_escaped_in_html_and_plain_in_text(
