@@ -107,9 +107,9 @@ class Composer:
 # Assembled by hand rather than through email.message: its header objects, content manager
 # and generator cost about ten milliseconds per email on this machine, a hundred times this.
 # The shape is always the same and simple: headers, then multipart/alternative of two UTF-8
-# parts, each 7bit when it is ASCII in short enough lines (the HTML nearly always, see
-# notify.mail.sevenbit; the text where the copy is ASCII), else
-# quoted-printable; both read in an .eml file and are safe for servers without 8BITMIME.
+# parts, each 7bit when it is ASCII in short enough lines, else quoted-printable (the HTML is
+# 7bit nearly always, see notify.mail.sevenbit; the text where the copy is ASCII). Both read
+# in an .eml file and are safe for servers without 8BITMIME.
 # Encoding the HTML part quoted-printable was a fifth of composing an email (docs/delivery.md).
 MAX_LINE = 998  # octets per line, without CRLF (RFC 5322, section 2.1.1)
 

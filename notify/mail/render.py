@@ -6,7 +6,9 @@ Each kind has a folder under ``notify/templates/`` with ``subject.txt``, ``prehe
 ``_layout/layout.mjml`` and the whole is compiled from MJML to HTML with its Jinja2
 placeholders inside; then the subject, the preheader, the text and the HTML are compiled as
 Jinja2 templates (``StrictUndefined``; autoescape on for the HTML only). ``body.txt``
-extends ``_layout/layout.txt`` the ordinary Jinja2 way.
+extends ``_layout/layout.txt`` the ordinary Jinja2 way. The compiled HTML is made ready to
+travel as 7bit (``notify.mail.sevenbit``): its tags' attributes start on new lines, and a
+page whose styles and comments are fixed ASCII renders its other characters as references.
 
 The copy is translated at load, not per email: the MJML is compiled once per kind, then the
 Jinja2 templates once per language, each with its catalog's words compiled in
@@ -157,6 +159,7 @@ class Renderer:
             raise TemplateLoadError(f"{LAYOUT_DIR}/layout.mjml has no slot for the body")
         _read(root / LAYOUT_DIR / "layout.txt")
         html = {kind: _compile_html(root, kind, layout) for kind in [*required, *extra]}
+        ascii_html = {kind: references_can_stand_in(source) for kind, source in html.items()}
         compiled = {}
         for language in dict.fromkeys([FALLBACK_LANGUAGE, *languages]):
             text_env = environment(language, html=False, loader=jinja2.FileSystemLoader(root))
@@ -166,7 +169,7 @@ class Renderer:
             except jinja2.TemplateError as exc:
                 raise TemplateLoadError(f"{LAYOUT_DIR}/layout.txt: {exc}") from exc
             compiled[language] = {
-                kind: _compile_kind(kind, source, text_env, html_env)
+                kind: _compile_kind(kind, source, text_env, html_env, ascii_html[kind])
                 for kind, source in html.items()
             }
         return cls(compiled)
@@ -231,7 +234,11 @@ def _compile_html(root: Path, kind: str, layout: str) -> str:
 
 
 def _compile_kind(
-    kind: str, html: str, text_env: jinja2.Environment, html_env: jinja2.Environment
+    kind: str,
+    html: str,
+    text_env: jinja2.Environment,
+    html_env: jinja2.Environment,
+    ascii_html: bool,
 ) -> _Compiled:
     try:
         compiled = _Compiled(
@@ -239,7 +246,7 @@ def _compile_kind(
             preheader=text_env.get_template(f"{kind}/preheader.txt"),
             text=text_env.get_template(f"{kind}/body.txt"),
             html=html_env.from_string(html),
-            ascii_html=references_can_stand_in(html),
+            ascii_html=ascii_html,
         )
     except jinja2.TemplateError as exc:
         raise TemplateLoadError(f"{kind}: {exc}") from exc
