@@ -193,7 +193,7 @@ class Renderer:
         preheader = _one_line(kind, compiled.preheader.render(context))
         text = compiled.text.render(context)
         html = compiled.html.render({**context, "subject": subject, "preheader": preheader})
-        if compiled.ascii_html:
+        if compiled.ascii_html and not html.isascii():
             html = html.encode("ascii", "xmlcharrefreplace").decode("ascii")
         return Rendered(subject=subject, text=text, html=html)
 
