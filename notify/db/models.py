@@ -58,6 +58,11 @@ class InboxEvent(Base):
     __table_args__ = (
         Index(None, "subscription_id", "occurred_at"),
         Index(None, "status", "occurred_at"),
+        # The processor's look-ups of a batch's pending events: by subscription, or by customer
+        # for customer-level events, each with its status, so a batch reads its own rows
+        # whatever the size of the backlog (migration 0007).
+        Index(None, "subscription_id", "status"),
+        Index(None, "customer_id", "status"),
     )
 
 

@@ -37,7 +37,7 @@ from notify.processing.statements import (
     STATES,
     SUBSCRIPTIONS_OF_CUSTOMER,
 )
-from notify.processing.stored import StoredEvent, commands, decode, resolve_invoices
+from notify.processing.stored import StoredEvent, commands, decode, in_order, resolve_invoices
 from notify.processing.writes import ChangeHook, Tracked, Writes
 from notify.timing import wall_clock
 
@@ -83,7 +83,7 @@ class Batch:
         if ids:
             for row in await self.conn.execute(PENDING_OF_SUBSCRIPTIONS, {"ids": ids}):
                 pending[row.subscription_id].append(decode(row))
-        return pending
+        return {s: in_order(events) for s, events in pending.items()}
 
     async def _held(self, pending: dict[str, list[StoredEvent]]) -> dict[str, list[StoredEvent]]:
         """The events held for the subscriptions this batch creates: their own and, for the
@@ -121,7 +121,7 @@ class Batch:
             if not await locks.take(self.conn, [customer], "cus"):
                 continue
             rows = await self.conn.execute(PENDING_OF_CUSTOMER, {"customer": customer})
-            events = [decode(row) for row in rows]
+            events = in_order(decode(row) for row in rows)
             stored = await self.conn.execute(SUBSCRIPTIONS_OF_CUSTOMER, {"customer": customer})
             ids = {row[0] for row in stored} | {s for s, c in creating.items() if c == customer}
             if not ids:

@@ -35,8 +35,6 @@ EVENT_COLUMNS = (
     INBOX.c.subscription_id,
     INBOX.c.customer_id,
 )
-_ORDER = (INBOX.c.occurred_at, INBOX.c.received_at, INBOX.c.id)
-
 # The oldest accepted events, in index order: their subscriptions (or customers) are the batch.
 # Reading a bounded run of the index keeps the cost of a batch independent of the backlog.
 OLDEST = (
@@ -45,19 +43,18 @@ OLDEST = (
     .order_by(INBOX.c.occurred_at)
     .limit(bindparam("limit"))
 )
-PENDING_OF_SUBSCRIPTIONS = (
-    select(*EVENT_COLUMNS)
-    .where(one_of(INBOX.c.subscription_id, "ids") & (INBOX.c.status == EventStatus.ACCEPTED))
-    .order_by(*_ORDER)
+# A batch's pending events, by subscription or by customer, unordered: the caller puts them in
+# ``StoredEvent.order``. Asked to sort, SQLite prefers the (status, occurred_at) index, which
+# hands the rows over in nearly that order but walks every accepted event of the backlog to
+# find the batch's few; unsorted, it takes the (subscription_id | customer_id, status) index
+# straight to them.
+PENDING_OF_SUBSCRIPTIONS = select(*EVENT_COLUMNS).where(
+    one_of(INBOX.c.subscription_id, "ids") & (INBOX.c.status == EventStatus.ACCEPTED)
 )
-PENDING_OF_CUSTOMER = (
-    select(*EVENT_COLUMNS)
-    .where(
-        (INBOX.c.customer_id == bindparam("customer"))
-        & INBOX.c.subscription_id.is_(None)
-        & (INBOX.c.status == EventStatus.ACCEPTED)
-    )
-    .order_by(*_ORDER)
+PENDING_OF_CUSTOMER = select(*EVENT_COLUMNS).where(
+    (INBOX.c.customer_id == bindparam("customer"))
+    & INBOX.c.subscription_id.is_(None)
+    & (INBOX.c.status == EventStatus.ACCEPTED)
 )
 # Customers, among those of a batch, with customer-level events not applied yet.
 CUSTOMERS_WAITING = (

@@ -42,6 +42,12 @@ class StoredEvent:
         return (self.occurred_at, self.received_at, self.id)
 
 
+def in_order(events: Iterable[StoredEvent]) -> list[StoredEvent]:
+    """``events`` in the order they happened (``StoredEvent.order``); the pending-event queries
+    leave the order to this (``statements.PENDING_OF_SUBSCRIPTIONS``)."""
+    return sorted(events, key=lambda event: event.order)
+
+
 def decode(row: Any) -> StoredEvent:
     """The stored event of an inbox row (the columns of ``statements.EVENT_COLUMNS``)."""
     command: EventCommand | None = None
