@@ -39,6 +39,12 @@ class DeliveryPolicy:
 DEFAULT_POLICY = DeliveryPolicy()
 
 
+def quick_retry_wait(tries: int, policy: DeliveryPolicy = DEFAULT_POLICY) -> float:
+    """Seconds before the next quick try of a pass, ``tries`` having failed in it so far:
+    ``retry_wait × 2^(tries−1)``, at most ``retry_wait_max``."""
+    return min(policy.retry_wait_max, policy.retry_wait * 2.0 ** (tries - 1))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RetryDecision:
     """Give up (the row goes ``dead``), or try again at ``next_attempt_at``."""

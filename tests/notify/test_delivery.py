@@ -6,6 +6,7 @@ import html
 import itertools
 import json
 import random
+import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,7 +24,12 @@ from notify.db.engine import create_engine
 from notify.db.models import OutboxRow, OutboxStatus, Suppression
 from notify.delivery import outbox as outbox_db
 from notify.delivery.outbox import Outcome
-from notify.delivery.policy import DEFAULT_POLICY, DeliveryPolicy, retry_decision
+from notify.delivery.policy import (
+    DEFAULT_POLICY,
+    DeliveryPolicy,
+    quick_retry_wait,
+    retry_decision,
+)
 from notify.delivery.transports import FileTransport, SmtpTransport, Transport, eml_name
 from notify.delivery.worker import Deliverer
 from notify.mail.compose import Renders
@@ -252,6 +258,28 @@ async def test_a_451_then_success_delivers_once(world: World, server: SmtpServer
     assert (stored.status, stored.attempts, stored.last_error) == ("sent", 2, None)
     assert world.metric("notify_delivery_attempts_total", result="transient") == 1
     assert world.metric("notify_delivery_attempts_total", result="sent") == 1
+
+
+async def test_quick_retries_wait_between_tries_as_the_policy_says(
+    world: World, server: SmtpServer
+) -> None:
+    """Two temporary refusals, then success, all in one pass: it waited after each refusal."""
+    server.fail_next(2, "451 4.3.0 Greylisted")
+    [row] = await add_rows(world.engine)
+    policy_ = DeliveryPolicy(tries=3, retry_wait=0.15, retry_wait_max=0.2)
+    started = time.monotonic()
+    assert await drain(world.deliverer(policy=policy_)) == 1
+    waited = time.monotonic() - started
+
+    assert waited >= quick_retry_wait(1, policy_) + quick_retry_wait(2, policy_)
+    assert server.offered == 3 and server.message_ids() == [row["message_id"]]
+    stored = await row_of(world.engine, row["message_id"])
+    assert (stored.status, stored.attempts) == ("sent", 3)
+
+
+def test_quick_retry_waits_double_up_to_their_cap() -> None:
+    policy_ = DeliveryPolicy(retry_wait=0.2, retry_wait_max=1.0)
+    assert [quick_retry_wait(n, policy_) for n in (1, 2, 3, 4, 5)] == [0.2, 0.4, 0.8, 1.0, 1.0]
 
 
 async def test_a_550_fails_suppresses_and_is_never_retried(
