@@ -44,9 +44,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(_SQLITE_TEXT)
-        return dialect.type_descriptor(self.impl_instance)
+        return _SQLITE_TEXT if dialect.name == "sqlite" else self.impl_instance
 
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
         if value is None:
