@@ -20,7 +20,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from notify.config import Settings
 from notify.db.models import OutboxStatus
@@ -175,27 +174,17 @@ class Deliverer:
                 extra_tries=-1,
                 last_error=f"render failed: {type(exc).__name__}: {exc}",
             )
-        tries = 1
+        tries = 0
         try:
-            try:
-                await self._send(message, row.recipient)
-            except TransientFailure:
-                if tries >= self.policy.tries:
-                    raise
-                # Most sends succeed at the first try, and tenacity's loop costs more than the
-                # rest of a send's bookkeeping (tens of µs an email): it runs only once a try
-                # failed, for the quick retries, after the wait that try earned.
-                await asyncio.sleep(quick_retry_wait(tries, self.policy))
-                async for attempt in AsyncRetrying(
-                    retry=retry_if_exception_type(TransientFailure),
-                    stop=stop_after_attempt(self.policy.tries - tries),
-                    # The loop's n-th try is the pass's (n + 1)-th.
-                    wait=lambda state: quick_retry_wait(state.attempt_number + 1, self.policy),
-                    reraise=True,
-                ):
-                    with attempt:
-                        tries += 1
-                        await self._send(message, row.recipient)
+            while True:
+                tries += 1
+                try:
+                    await self._send(message, row.recipient)
+                    break
+                except TransientFailure:
+                    if tries >= self.policy.tries:
+                        raise
+                    await asyncio.sleep(quick_retry_wait(tries, self.policy))
         except TransientFailure as exc:
             return self._transient(row, tries, str(exc))
         except PermanentFailure as exc:
