@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -128,8 +129,7 @@ def logging_service(
     file_limit: int | None = None,
 ) -> Iterator[str]:
     """``notify serve`` (or ``args``), optionally under a file limit, whose output goes to
-    ``cwd/notify.log``: however much it logs, it never waits on a pipe nobody reads. Yields
-    its base URL once it listens."""
+    ``cwd/notify.log`` as it comes. Yields its base URL once it listens."""
     port = free_port()
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("NOTIFY_")}
     full_env.update({"NOTIFY_PORT": str(port), **env})
@@ -137,18 +137,35 @@ def logging_service(
     if file_limit is not None:
         command = [sys.executable, "-c", _LIMITED, str(file_limit), *command]
     log = cwd / "notify.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, env=full_env, cwd=cwd, stdout=out, stderr=out)
+    proc = subprocess.Popen(
+        command, env=full_env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    listening = threading.Event()
+    copier = threading.Thread(target=_copy_to, args=(proc, log, listening), daemon=True)
+    copier.start()
     try:
-        deadline = time.monotonic() + 60
-        while b"listening on" not in log.read_bytes():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"service did not start: {log.read_text()}")
-            time.sleep(0.05)
+        # The copier sets the event at the line, or when the output ends (the process exited).
+        if not listening.wait(timeout=60) or proc.poll() is not None:
+            raise RuntimeError(f"service did not start: {log.read_text()}")
         yield f"http://127.0.0.1:{port}"
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=30)
+        copier.join(timeout=30)
+
+
+def _copy_to(proc: subprocess.Popen[bytes], log: Path, listening: threading.Event) -> None:
+    """Write the process's output to ``log`` line by line, as it comes, until it ends; set
+    ``listening`` at the line that says so. The pipe is always read, so the process never waits
+    on it however much it logs."""
+    assert proc.stdout is not None
+    with log.open("wb") as out, proc.stdout:
+        for line in proc.stdout:
+            out.write(line)
+            out.flush()
+            if b"listening on" in line:
+                listening.set()
+    listening.set()
 
 
 def http(
