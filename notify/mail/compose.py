@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from binascii import b2a_qp
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from email.utils import format_datetime, formataddr, parseaddr
 from typing import Any, Protocol
 
 from billingcore.notices import REMINDER_KINDS
+from notify.codec import json_tree
 from notify.delivery.addresses import header_address
 from notify.delivery.tokens import sign_token
 from notify.delivery.transports import Outgoing
@@ -69,7 +69,7 @@ class Composer:
 
     def compose(self, letter: Letter, now: datetime) -> Outgoing:
         """The complete message for ``letter``; rendering errors propagate unchanged."""
-        context: dict[str, Any] = json.loads(letter.context)
+        context: dict[str, Any] = json_tree(letter.context)
         reminder = letter.kind in REMINDER_KINDS
         unsubscribe = ""
         if reminder:

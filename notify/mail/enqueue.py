@@ -9,7 +9,6 @@ keeps the notice's cause.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from email.utils import parseaddr
@@ -17,6 +16,7 @@ from typing import Any
 
 from billingcore.notices import Notice
 from billingcore.state import Subscription
+from notify.codec import json_text
 from notify.db.models import OutboxStatus
 from notify.handlers import Branding, email_for
 
@@ -53,13 +53,13 @@ class Enqueuer:
     ) -> list[dict[str, Any]]:
         """One outbox row per recipient of ``notice``'s email, pending from ``at``."""
         spec = email_for(state, notice, self.branding, numbers)
-        cause = json.dumps(notice.cause.to_view(), separators=(",", ":"))
+        cause = json_text(notice.cause.to_view())
         encoded: dict[int, str] = {}  # each audience's context is encoded once
         rows = []
         for recipient, copy in spec.letters():
             context = encoded.get(id(copy))
             if context is None:
-                context = encoded[id(copy)] = json.dumps(copy, separators=(",", ":"))
+                context = encoded[id(copy)] = json_text(copy)
             key = idempotency_key(notice.key, recipient)
             rows.append(
                 {

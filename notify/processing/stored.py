@@ -8,7 +8,6 @@ up (one query per batch) and fills in the core's key.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -53,7 +52,7 @@ def decode(row: Any) -> StoredEvent:
     command: EventCommand | None = None
     problem: str | None = None
     try:
-        command = codec.from_jsonable(COMMAND_TYPES[row.type], json.loads(row.command))
+        command = codec.loads(COMMAND_TYPES[row.type], row.command)
     except Exception as exc:  # a row written by a bug or by hand: reported, never retried
         problem = f"unreadable stored command: {type(exc).__name__}: {exc}"
         log.error("processor.unreadable_event event_id=%s error=%s", row.id, problem)
