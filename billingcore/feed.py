@@ -28,7 +28,7 @@ from billingcore.catalog import Tier
 from billingcore.dates import Term, midnight, require_utc
 from billingcore.eligibility import auto_renew_eligibility, qsr_eligibility
 from billingcore.money import Money
-from billingcore.qsr import QUARTERS, qsr_quote
+from billingcore.qsr import QUARTERS, qsr_quote, quarter_overage, reconciliation_dates
 from billingcore.renewal import plan_auto_renewal
 from billingcore.state import Channel, Status, Subscription
 from billingcore.usage import latest_billable_users
@@ -190,13 +190,19 @@ def next_feed_change(state: Subscription, after: datetime) -> datetime | None:
     if state.status is not Status.EXPIRED:
         candidates.extend(r.observed_at for r in state.usage if r.observed_at > after)
         if qsr_eligibility(state).eligible:
-            for k in QUARTERS:
-                quote = qsr_quote(state, k)
-                if quote.overage > 0:
-                    reconciled_at = midnight(quote.reconciliation_date)
-                    opens_at = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS)
-                    candidates.extend(t for t in (opens_at, reconciled_at) if t > after)
+            candidates.extend(_qsr_boundaries(state, after))
     return min(candidates, default=None)
+
+
+def _qsr_boundaries(state: Subscription, after: datetime) -> list[datetime]:
+    # Quarters are three months apart and a window is seven days, so the first quarter still
+    # ahead that has an overage holds the earliest boundaries: later ones need not be measured.
+    for k, reconciled_on in zip(QUARTERS, reconciliation_dates(state.term.start), strict=True):
+        reconciled_at = midnight(reconciled_on)
+        if reconciled_at > after and quarter_overage(state, k) > 0:
+            opens_at = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS)
+            return [t for t in (opens_at, reconciled_at) if t > after]
+    return []
 
 
 def _renewal_boundaries(state: Subscription, after: datetime) -> list[datetime]:
@@ -293,11 +299,12 @@ def _usage_items(state: Subscription, at: datetime, items: list[FeedItem]) -> No
 
 
 def _qsr_upcoming(state: Subscription, at: datetime, items: list[FeedItem]) -> None:
-    for k in QUARTERS:
+    for k, reconciled_on in zip(QUARTERS, reconciliation_dates(state.term.start), strict=True):
+        reconciled_at = midnight(reconciled_on)
+        if not reconciled_at - timedelta(days=QSR_UPCOMING_DAYS) <= at < reconciled_at:
+            continue  # outside its window: the quarter's usage need not be measured
         quote = qsr_quote(state, k)
-        reconciled_at = midnight(quote.reconciliation_date)
-        window = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS) <= at < reconciled_at
-        if window and quote.overage > 0:
+        if quote.overage > 0:
             items.append(
                 QsrUpcoming(
                     key=_key(state, FeedKind.QSR_UPCOMING, quote.reconciliation_date.isoformat()),
