@@ -19,6 +19,7 @@ differ: the service re-computes the feed then.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
@@ -194,13 +195,18 @@ def next_feed_change(state: Subscription, after: datetime) -> datetime | None:
     return min(candidates, default=None)
 
 
+def _qsr_windows(state: Subscription) -> Iterator[tuple[int, datetime, datetime]]:
+    """Each reconciled quarter with its ``qsr_upcoming`` window ``[opens_at, reconciled_at)``."""
+    for k, reconciled_on in zip(QUARTERS, reconciliation_dates(state.term.start), strict=True):
+        reconciled_at = midnight(reconciled_on)
+        yield k, reconciled_at - timedelta(days=QSR_UPCOMING_DAYS), reconciled_at
+
+
 def _qsr_boundaries(state: Subscription, after: datetime) -> list[datetime]:
     # Quarters are three months apart and a window is seven days, so the first quarter still
     # ahead that has an overage holds the earliest boundaries: later ones need not be measured.
-    for k, reconciled_on in zip(QUARTERS, reconciliation_dates(state.term.start), strict=True):
-        reconciled_at = midnight(reconciled_on)
+    for k, opens_at, reconciled_at in _qsr_windows(state):
         if reconciled_at > after and quarter_overage(state, k) > 0:
-            opens_at = reconciled_at - timedelta(days=QSR_UPCOMING_DAYS)
             return [t for t in (opens_at, reconciled_at) if t > after]
     return []
 
@@ -299,9 +305,8 @@ def _usage_items(state: Subscription, at: datetime, items: list[FeedItem]) -> No
 
 
 def _qsr_upcoming(state: Subscription, at: datetime, items: list[FeedItem]) -> None:
-    for k, reconciled_on in zip(QUARTERS, reconciliation_dates(state.term.start), strict=True):
-        reconciled_at = midnight(reconciled_on)
-        if not reconciled_at - timedelta(days=QSR_UPCOMING_DAYS) <= at < reconciled_at:
+    for k, opens_at, reconciled_at in _qsr_windows(state):
+        if not opens_at <= at < reconciled_at:
             continue  # outside its window: the quarter's usage need not be measured
         quote = qsr_quote(state, k)
         if quote.overage > 0:

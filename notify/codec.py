@@ -114,7 +114,7 @@ def json_tree(text: str | bytes) -> Any:
 
 
 def loads(cls: type[T], text: str) -> T:
-    return from_jsonable(cls, orjson.loads(text))  # type: ignore[no-any-return]
+    return from_jsonable(cls, json_tree(text))  # type: ignore[no-any-return]
 
 
 _DECODERS: dict[Any, _Codec] = {}
