@@ -6,7 +6,6 @@ line, ``seats × unit_price``, rounded once).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 
 from billingcore.catalog import Tier
@@ -69,6 +68,9 @@ def create(cmd: CreateSubscription) -> Result:
     price = unit_price(cmd.tier, cmd.unit_price, cmd.currency)
     if isinstance(price, Rejected):
         return price
+    line = purchase_line(cmd.tier, cmd.seats, price, cmd.term)
+    occasion = cmd.term.start.isoformat()
+    invoice = issue(cmd.subscription_id, InvoicePurpose.PURCHASE, occasion, (line,), cmd.at.date())
     state = Subscription(
         id=cmd.subscription_id,
         customer=cmd.customer,
@@ -86,12 +88,9 @@ def create(cmd: CreateSubscription) -> Result:
         purchase_order=cmd.purchase_order,
         cloud_licensing=cmd.cloud_licensing,
         card=cmd.card,
+        open_invoices=(OpenInvoice.of(invoice, cmd.term.start),),
         applied_keys=frozenset({cmd.key}),
     )
-    line = purchase_line(cmd.tier, cmd.seats, price, cmd.term)
-    occasion = cmd.term.start.isoformat()
-    invoice = issue(state.id, InvoicePurpose.PURCHASE, occasion, (line,), cmd.at.date())
-    state = replace(state, open_invoices=(OpenInvoice.of(invoice, cmd.term.start),))
     cause = cause_of(cmd)
     confirmation = SubscriptionConfirmation(
         key=notice_key(state.id, NoticeKind.SUBSCRIPTION_CONFIRMATION, occasion),
