@@ -76,6 +76,8 @@ class Deliverer:
         self._depth_at = -DEPTH_REFRESH_SECONDS
         self._expired_at = datetime.min.replace(tzinfo=UTC)
         self._intake = intake or Intake()
+        # Notified at the end of every pass, for whoever waits on delivery (pass_finished).
+        self._passed = asyncio.Condition()
 
     async def composer(self) -> Composer:
         """The composer of this deliverer's messages, built once (the key is read on first use)."""
@@ -138,7 +140,16 @@ class Deliverer:
         stale = time.monotonic() - self._depth_at >= DEPTH_REFRESH_SECONDS
         if not claimed or went_dead or stale:
             await self.refresh_depth()
+        async with self._passed:
+            self._passed.notify_all()
         return len(claimed)
+
+    async def pass_finished(self) -> None:
+        """Return when the next pass of this deliverer has finished, whatever it found: a
+        caller waiting for rows to be delivered checks them again then, rather than at a guess.
+        An idle deliverer still passes once every poll interval."""
+        async with self._passed:
+            await self._passed.wait()
 
     async def close(self) -> None:
         """Release the transport's connections."""

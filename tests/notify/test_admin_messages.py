@@ -92,13 +92,15 @@ async def test_a_message_not_sent_yet_is_composed_as_its_next_attempt_will_be(
 async def until_attempts(service: Service, row_id: int, attempts: int) -> None:
     """Wait (bounded) until the worker has recorded ``attempts`` tries of the pending row."""
     query = select(OUTBOX.c.status, OUTBOX.c.attempts).where(OUTBOX.c.id == row_id)
+    deliverer = service.client.app[SERVICES].background.deliverer
+    assert deliverer is not None
     async with asyncio.timeout(60):
         while True:
             async with service.client.app[ENGINE].connect() as conn:
                 status, tried = (await conn.execute(query)).one()
             if status == OutboxStatus.PENDING and tried == attempts:
                 return
-            await asyncio.sleep(0.02)
+            await deliverer.pass_finished()
 
 
 async def test_unknown_ids_are_404_and_a_context_that_no_longer_renders_is_409(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import itertools
 import json
@@ -243,6 +244,27 @@ async def test_one_email_is_delivered_with_every_header(world: World, server: Sm
     assert world.metric("notify_delivery_attempts_total", result="sent") == 1
     assert world.metric("notify_delivery_seconds_count") == 1
     assert world.metric("notify_outbox_depth", status="pending") == 0
+
+
+async def test_a_waiter_on_the_next_pass_returns_when_a_pass_ends(
+    world: World, server: SmtpServer
+) -> None:
+    """``pass_finished`` returns once the next pass has recorded what it claimed, and not
+    before a pass ends; a pass that found nothing ends too."""
+    [row] = await add_rows(world.engine)
+    deliverer = world.deliverer()
+    waiter = asyncio.create_task(deliverer.pass_finished())
+    await asyncio.sleep(0)  # the waiter is waiting now
+    assert not waiter.done()
+    assert await deliverer.run_once() == 1
+    await asyncio.wait_for(waiter, 5)
+    assert len(server.received) == 1
+    assert (await row_of(world.engine, row["message_id"])).status == OutboxStatus.SENT
+
+    idle = asyncio.create_task(deliverer.pass_finished())
+    await asyncio.sleep(0)
+    assert await deliverer.run_once() == 0
+    await asyncio.wait_for(idle, 5)
 
 
 async def test_a_451_then_success_delivers_once(world: World, server: SmtpServer) -> None:
