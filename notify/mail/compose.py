@@ -67,14 +67,20 @@ class Composer:
         token = sign_token(self.unsubscribe_key, subscription_id, recipient)
         return f"{self.public_url.rstrip('/')}/unsubscribe/{token}"
 
+    def context(self, letter: Letter) -> dict[str, Any]:
+        """What ``letter`` renders with: its stored context, and for a reminder the recipient's
+        one-click unsubscribe URL."""
+        context: dict[str, Any] = json_tree(letter.context)
+        if letter.kind in REMINDER_KINDS:
+            context["unsubscribe_url"] = self.unsubscribe_url(
+                letter.subscription_id, letter.recipient
+            )
+        return context
+
     def compose(self, letter: Letter, now: datetime) -> Outgoing:
         """The complete message for ``letter``; rendering errors propagate unchanged."""
-        context: dict[str, Any] = json_tree(letter.context)
+        context = self.context(letter)
         reminder = letter.kind in REMINDER_KINDS
-        unsubscribe = ""
-        if reminder:
-            unsubscribe = self.unsubscribe_url(letter.subscription_id, letter.recipient)
-            context["unsubscribe_url"] = unsubscribe
         rendered = self.renderer.render(letter.kind, context)
         headers = [("From", _address(self.mail_from))]
         if self.reply_to is not None:
@@ -89,7 +95,7 @@ class Composer:
             ("X-Notify-Idempotency-Key", letter.idempotency_key),
         ]
         if reminder:
-            headers.append(("List-Unsubscribe", f"<{unsubscribe}>"))
+            headers.append(("List-Unsubscribe", f"<{context['unsubscribe_url']}>"))
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
         data = assemble(headers, rendered.text, rendered.html)
         if self.signer is not None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import html
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,7 +19,7 @@ from billingcore.notices import NoticeKind
 from notify.config import Settings
 from notify.handlers import Branding
 from notify.handlers.formatting import LANGUAGES, copy_language
-from notify.mail.compose import Composer, Letter
+from notify.mail.compose import Composer
 from notify.mail.enqueue import mail_domain
 from notify.mail.render import Renderer
 from notify.mail.samples import samples
@@ -96,7 +95,7 @@ def write_previews(
             letter = sample.letter(branding, domain)
             message = composer.compose(letter, now)
             (folder / f"{sample.name}.eml").write_bytes(message.data)
-            rendered = composer.renderer.render(letter.kind, _with_unsubscribe(composer, letter))
+            rendered = composer.renderer.render(letter.kind, composer.context(letter))
             (folder / f"{sample.name}.html").write_text(rendered.html, encoding="utf-8")
             written.append(
                 Written(
@@ -105,15 +104,6 @@ def write_previews(
             )
     (out / "index.html").write_text(_index(written), encoding="utf-8")
     return written
-
-
-def _with_unsubscribe(composer: Composer, letter: Letter) -> dict[str, object]:
-    context: dict[str, object] = json.loads(letter.context)
-    if NoticeKind(letter.kind).is_reminder:
-        context["unsubscribe_url"] = composer.unsubscribe_url(
-            letter.subscription_id, letter.recipient
-        )
-    return context
 
 
 def _index(written: list[Written]) -> str:

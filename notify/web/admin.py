@@ -67,7 +67,7 @@ def notification_view(n: Any, renderer: Renderer) -> dict[str, Any]:
         "id": n.id,
         "subscription_id": n.subscription_id,
         "kind": n.kind,
-        "subject": renderer.subject(n.kind, json.loads(n.context)),
+        "subject": renderer.subject(n.kind, codec.json_tree(n.context)),
         "cause": _json_or_none(n.cause),
         "recipient": n.recipient,
         "status": n.status,
@@ -81,7 +81,7 @@ def notification_view(n: Any, renderer: Renderer) -> dict[str, Any]:
 
 
 def _json_or_none(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else codec.json_tree(text)
 
 
 def _data_as_received(body: str) -> Any:
@@ -154,7 +154,7 @@ async def story(
                 "issued_on": i.issued_on.isoformat(),
                 "currency": i.currency,
                 "total": i.total,
-                "lines": json.loads(i.lines),
+                "lines": codec.json_tree(i.lines),
                 "cause": _json_or_none(i.cause),
                 "paid_at": _iso(i.paid_at),
                 "payment_failed_at": _iso(i.payment_failed_at),
